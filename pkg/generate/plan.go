@@ -1,0 +1,205 @@
+/*
+Copyright 2026 The mlpipe Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package generate
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/mlpipe/mlpipe/pkg/spec"
+)
+
+type plan struct {
+	tasks    []*TaskData
+	pipeline *PipelineData
+}
+
+// taskName is mlpipe-<step> for the reusable built-in Task, <pipeline>-<step> for a customised one.
+func taskName(p *spec.MLPipeline, step string) string {
+	if p.Spec.Steps.StepByName(step).Custom() {
+		return p.Metadata.Name + "-" + step
+	}
+	return "mlpipe-" + step
+}
+
+// enabledSteps are the steps the spec asks for, in order.
+func enabledSteps(p *spec.MLPipeline) []string {
+	steps := []string{"preprocess", "train", "evaluate"}
+	if p.Spec.Register != nil {
+		steps = append(steps, "register")
+	}
+	if p.Spec.Deploy != nil {
+		steps = append(steps, "deploy")
+	}
+	if p.Spec.Alert != nil {
+		steps = append(steps, "alert")
+	}
+	return steps
+}
+
+func storageOf(p *spec.MLPipeline) spec.Storage {
+	s := spec.Storage{SecretName: DefaultS3SecretName}
+	if p.Spec.Storage != nil {
+		s.Endpoint, s.Region = p.Spec.Storage.Endpoint, p.Spec.Storage.Region
+		if p.Spec.Storage.SecretName != "" {
+			s.SecretName = p.Spec.Storage.SecretName
+		}
+	}
+	return s
+}
+
+// newTaskData describes the Task of one step, as the reusable catalog Task or the spec's variant.
+func newTaskData(p *spec.MLPipeline, step, stepImage string) *TaskData {
+	custom := p.Spec.Steps.StepByName(step)
+	var extra []string
+	if step == "train" && custom.Custom() {
+		extra = extraParams(p)
+	}
+	td := &TaskData{
+		Step:        step,
+		TaskName:    taskName(p, step),
+		Version:     TaskVersion,
+		StepImage:   stepImage,
+		Params:      stepParams(step, p, extra),
+		Args:        stepArgs(step, extra),
+		UsesStorage: usesStorage(step),
+	}
+	if custom.Custom() {
+		td.Custom = custom
+		td.UserContainer = custom.Image != "" || custom.ScriptText != "" || len(custom.Command) > 0
+	}
+	if step == "alert" {
+		td.ExtraEnv = []string{
+			"        - name: ALERT_WEBHOOK_URL\n          valueFrom:\n            secretKeyRef:\n              name: $(params.webhook-secret-name)\n              key: $(params.webhook-secret-key)",
+		}
+	}
+	return td
+}
+
+func newPlan(p *spec.MLPipeline, opts Options) *plan {
+	pl := &plan{}
+	steps := enabledSteps(p)
+	for _, s := range steps {
+		pl.tasks = append(pl.tasks, newTaskData(p, s, opts.StepImage))
+	}
+	ev := p.Spec.Steps.Evaluate
+	extra := extraParams(p)
+	pd := &PipelineData{
+		Name:          p.Metadata.Name,
+		Namespace:     p.Metadata.Namespace,
+		Cache:         *p.Spec.Cache,
+		Gate:          GateData{Metric: ev.Metric, Operator: ev.Operator, Threshold: formatFloat(*ev.Threshold)},
+		Params:        pipelineParams(p, extra),
+		Register:      p.Spec.Register != nil,
+		WorkspaceSize: p.Spec.Workspace.Size,
+		StorageClass:  p.Spec.Workspace.StorageClass,
+	}
+	var gate []WhenData
+	if opts.When == WhenCEL {
+		gate = []WhenData{{CEL: fmt.Sprintf("double('$(tasks.evaluate.results.metric-value)') %s double('$(params.threshold)')", ev.Operator)}}
+	} else {
+		gate = []WhenData{{Input: "$(tasks.evaluate.results.passed)", Operator: "in", Values: []string{"true"}}}
+	}
+	pv := func(name, value string) ParamValue { return ParamValue{Name: name, Value: value} }
+	timing := func(step string, t *PipelineTaskData) {
+		if st := p.Spec.Steps.StepByName(step); st != nil {
+			t.Timeout, t.Retries = st.Timeout, st.Retries
+		}
+	}
+	var names []string
+	for _, td := range pl.tasks {
+		t := PipelineTaskData{Name: td.Step, TaskName: td.TaskName}
+		timing(td.Step, &t)
+		switch td.Step {
+		case "preprocess":
+			t.Params = []ParamValue{pv("data-uri", "$(params.data-uri)"), pv("label", "$(params.label)"), pv("test-fraction", "$(params.test-fraction)"), pv("seed", "$(params.seed)")}
+		case "train":
+			t.Params = []ParamValue{pv("dataset-uri", "$(tasks.preprocess.results.dataset-uri)")}
+			for _, n := range []string{"epochs", "learning-rate", "batch-size", "l2", "seed"} {
+				t.Params = append(t.Params, pv(n, "$(params."+n+")"))
+			}
+			if p.Spec.Steps.Train.Custom() {
+				for _, n := range extra {
+					t.Params = append(t.Params, pv(n, "$(params."+n+")"))
+				}
+			}
+		case "evaluate":
+			registry, model := "", ""
+			if p.Spec.Register != nil {
+				registry, model = p.Spec.Register.Store, p.Spec.Register.ModelName
+			}
+			t.Params = []ParamValue{
+				pv("dataset-uri", "$(tasks.preprocess.results.dataset-uri)"), pv("model-uri", "$(tasks.train.results.model-uri)"),
+				pv("metric", ev.Metric), pv("operator", ev.Operator), pv("threshold", "$(params.threshold)"),
+				pv("min-delta", formatFloat(*ev.MinDelta)), pv("registry", registry), pv("model-name", model),
+			}
+		case "register":
+			t.When = gate
+			var hyper []string
+			for _, n := range append([]string{"epochs", "learning-rate", "batch-size", "l2", "seed", "test-fraction"}, extra...) {
+				hyper = append(hyper, "--param="+n+"=$(params."+n+")")
+			}
+			t.Params = []ParamValue{
+				pv("store", p.Spec.Register.Store), pv("model-name", p.Spec.Register.ModelName),
+				pv("model-uri", "$(tasks.train.results.model-uri)"), pv("metrics-uri", "$(tasks.evaluate.results.metrics-uri)"),
+				pv("dataset-digest", "$(tasks.preprocess.results.dataset-digest)"), pv("pipeline-run", "$(context.pipelineRun.name)"),
+				{Name: "hyperparams", Array: hyper},
+			}
+		case "deploy":
+			t.When = gate
+			ks := p.Spec.Deploy.KServe
+			canary := 0
+			if ks.CanaryTrafficPercent != nil {
+				canary = *ks.CanaryTrafficPercent
+			}
+			t.Params = []ParamValue{
+				pv("model-uri", "$(tasks.register.results.model-uri)"), pv("name", ks.Name), pv("namespace", ks.Namespace),
+				pv("serving-image", opts.StepImage), pv("canary-percent", strconv.Itoa(canary)),
+			}
+		case "alert":
+			ref := p.Spec.Alert.Webhook.SecretRef
+			var statuses []string
+			for _, n := range names {
+				statuses = append(statuses, "--task-status="+n+"=$(tasks."+n+".status)")
+			}
+			t.When = []WhenData{{Input: "$(tasks.status)", Operator: "notin", Values: []string{"Succeeded"}}}
+			t.Params = []ParamValue{
+				pv("pipeline-run", "$(context.pipelineRun.name)"), pv("status", "$(tasks.status)"),
+				{Name: "task-statuses", Array: statuses},
+				pv("metric", ev.Metric), pv("threshold", "$(params.threshold)"),
+				pv("webhook-secret-name", ref.Name), pv("webhook-secret-key", ref.Key),
+			}
+			pd.Finally = append(pd.Finally, t)
+			continue
+		}
+		if td.UsesStorage {
+			for _, n := range []string{"s3-endpoint", "s3-region", "s3-secret-name"} {
+				t.Params = append(t.Params, pv(n, "$(params."+n+")"))
+			}
+		}
+		names = append(names, td.Step)
+		pd.PipelineTasks = append(pd.PipelineTasks, t)
+	}
+	pl.pipeline = pd
+	return pl
+}
+
+func sortStrings(s []string) []string {
+	sort.Strings(s)
+	return s
+}
