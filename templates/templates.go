@@ -21,7 +21,7 @@ package templates
 
 import "embed"
 
-// FS holds every *.yaml.tmpl file of this directory.
+// FS holds every *.yaml.tmpl and *.md.tmpl file of this directory.
 //
-//go:embed *.yaml.tmpl
+//go:embed *.yaml.tmpl *.md.tmpl
 var FS embed.FS

@@ -111,7 +111,7 @@ func mustRenderer(dir string) *Renderer {
 // NewRenderer parses the embedded templates, then the *.yaml.tmpl files of dir
 // (if dir is not empty), which replace embedded templates of the same name.
 func NewRenderer(dir string) (*Renderer, error) {
-	t, err := template.New("mlpipe").Option("missingkey=error").Funcs(funcs()).ParseFS(templates.FS, "*.yaml.tmpl")
+	t, err := template.New("mlpipe").Option("missingkey=error").Funcs(funcs()).ParseFS(templates.FS, "*.yaml.tmpl", "*.md.tmpl")
 	if err != nil {
 		return nil, fmt.Errorf("error parsing embedded templates: %w", err)
 	}

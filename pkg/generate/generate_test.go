@@ -216,3 +216,25 @@ func TestWriteDirLeavesOutputOnError(t *testing.T) {
 		t.Errorf("output dir has %d entries after a failed write, want the 2 it had", len(entries))
 	}
 }
+
+func BenchmarkGenerate(b *testing.B) {
+	for _, ex := range examples {
+		file := filepath.Join("..", "..", "examples", ex, "mlpipe.yaml")
+		data, err := os.ReadFile(file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(ex, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				p, err := spec.Load(file, data)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := Generate(context.Background(), p, Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -142,7 +142,7 @@ func stepParams(step string, p *spec.MLPipeline, extra []string) []Param {
 			req("metrics-uri", "URI of the evaluation metrics."),
 			req("dataset-digest", "Digest of the training data, recorded for lineage."),
 			def("pipeline-run", "", "Name of the PipelineRun that produced the model."),
-			{Name: "hyperparams", Type: "array", HasDefault: false, Description: "Hyperparameters recorded in the metadata, as --param=name=value."},
+			{Name: "hyperparams", Type: "array", HasDefault: true, Description: "Hyperparameters recorded in the metadata, as --param=name=value."},
 		}
 	case "deploy":
 		return []Param{
@@ -157,7 +157,7 @@ func stepParams(step string, p *spec.MLPipeline, extra []string) []Param {
 		return []Param{
 			req("pipeline-run", "Name of the PipelineRun the alert is about."),
 			req("status", "Aggregate status of the pipeline tasks ($(tasks.status))."),
-			{Name: "task-statuses", Type: "array", Description: "Status of each task, as --task-status=name=Status."},
+			{Name: "task-statuses", Type: "array", HasDefault: true, Description: "Status of each task, as --task-status=name=Status."},
 			def("metric", "accuracy", "Gate metric name."),
 			def("threshold", "", "Gate threshold."),
 			def("webhook-secret-name", "mlpipe-alert", "Secret holding the webhook URL."),
