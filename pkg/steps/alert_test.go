@@ -1,0 +1,77 @@
+/*
+Copyright 2026 The mlpipe Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package steps
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestBuildAlertFromTaskStatusesAndMetrics(t *testing.T) {
+	dir := t.TempDir()
+	metrics := filepath.Join(dir, "metrics.json")
+	report := `{"accuracy": 0.7, "gate": {"metric": "accuracy", "operator": ">=", "threshold": 0.9, "value": 0.7, "passed": false}}`
+	if err := os.WriteFile(metrics, []byte(report), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		o          AlertOptions
+		wantFailed []string
+		wantPassed string
+		wantText   string
+	}{{
+		name:       "gate failed: metrics file fills value and outcome",
+		o:          AlertOptions{Status: "Completed", PipelineRun: "churn-run-1", Threshold: "0.9", TaskStatuses: []string{"train=Succeeded", "register=None"}, MetricsFile: metrics},
+		wantFailed: []string{},
+		wantPassed: "false",
+		wantText:   "evaluation gate did not pass (accuracy = 0.7, threshold 0.9)",
+	}, {
+		name:       "a task failed, no metrics yet",
+		o:          AlertOptions{Status: "Failed", PipelineRun: "churn-run-2", TaskStatuses: []string{"preprocess=Succeeded", "train=Failed", "evaluate=None"}, MetricsFile: filepath.Join(dir, "missing.json")},
+		wantFailed: []string{"train"},
+		wantText:   "failed tasks: train",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := BuildAlert(&tt.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.wantFailed, m.FailedTasks); diff != "" {
+				t.Errorf("FailedTasks (-want +got):\n%s", diff)
+			}
+			got := ""
+			if m.Passed != nil {
+				got = map[bool]string{true: "true", false: "false"}[*m.Passed]
+			}
+			if got != tt.wantPassed {
+				t.Errorf("Passed = %q, want %q", got, tt.wantPassed)
+			}
+			if !strings.Contains(m.Text, tt.wantText) {
+				t.Errorf("Text = %q, want it to contain %q", m.Text, tt.wantText)
+			}
+		})
+	}
+	if _, err := BuildAlert(&AlertOptions{TaskStatuses: []string{"nonsense"}}); err == nil {
+		t.Error("BuildAlert with a malformed --task-status succeeded")
+	}
+}

@@ -1,0 +1,325 @@
+/*
+Copyright 2026 The mlpipe Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package steps
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Column types recorded in the schema.
+const (
+	// TypeNumeric is a column whose every value parses as a finite number; it is standardised.
+	TypeNumeric = "numeric"
+	// TypeCategorical is any other column; it is one-hot encoded.
+	TypeCategorical = "categorical"
+)
+
+// SchemaFormat identifies the schema.json format.
+const SchemaFormat = "mlpipe.schema/v1"
+
+// Schema describes a preprocessed dataset: how raw rows map to the feature matrix, and what the split holds.
+type Schema struct {
+	// Format is SchemaFormat.
+	Format string `json:"format"`
+	// Source identifies the input CSV the dataset was made from.
+	Source Source `json:"source"`
+	// Label is the name of the label column.
+	Label string `json:"label"`
+	// Classes are the label's distinct values, sorted (numerically when all are numbers).
+	Classes []string `json:"classes"`
+	// Columns are the raw feature columns, in input order, with what encodes them.
+	Columns []Column `json:"columns"`
+	// Features are the encoded feature names, in feature-matrix order ("col" or "col=category").
+	Features []string `json:"features"`
+	// Counts are the row counts of the cleaning and the split.
+	Counts Counts `json:"counts"`
+	// TestFraction and Seed are the split parameters.
+	TestFraction float64 `json:"testFraction"`
+	// Seed is the split's random seed.
+	Seed int64 `json:"seed"`
+}
+
+// Source identifies the raw input by content; its location is deliberately not recorded, so that the same data
+// read from file:// or s3:// yields the same dataset digest.
+type Source struct {
+	// Digest is "sha256:<hex>" of the CSV's bytes.
+	Digest string `json:"digest"`
+}
+
+// Column is one raw feature column.
+type Column struct {
+	// Name is the CSV header.
+	Name string `json:"name"`
+	// Type is TypeNumeric or TypeCategorical.
+	Type string `json:"type"`
+	// Mean and Std standardise a numeric column; they are fitted on the training split only.
+	Mean float64 `json:"mean,omitempty"`
+	// Std is the training split's population standard deviation (1 when it is 0).
+	Std float64 `json:"std,omitempty"`
+	// Categories is the one-hot vocabulary of a categorical column, sorted; unseen values encode as all zeros.
+	Categories []string `json:"categories,omitempty"`
+}
+
+// Counts records how many rows each stage kept or dropped.
+type Counts struct {
+	// Input is the number of data rows in the CSV.
+	Input int `json:"input"`
+	// DroppedMissing is the number of rows dropped for a missing value.
+	DroppedMissing int `json:"droppedMissing"`
+	// DroppedDuplicates is the number of exact duplicate rows dropped.
+	DroppedDuplicates int `json:"droppedDuplicates"`
+	// Rows is the number of rows kept (train + test).
+	Rows int `json:"rows"`
+	// Train and Test are the split sizes.
+	Train int `json:"train"`
+	// Test is the test split's size.
+	Test int `json:"test"`
+	// PerClass is the number of kept rows of each class.
+	PerClass map[string]int `json:"perClass"`
+}
+
+// missingTokens are the (case-insensitive) values read as missing.
+var missingTokens = map[string]bool{"": true, "na": true, "n/a": true, "nan": true, "null": true, "?": true}
+
+func isMissing(v string) bool { return missingTokens[strings.ToLower(v)] }
+
+// table is a parsed CSV: a header and rows of trimmed strings.
+type table struct {
+	header []string
+	rows   [][]string
+}
+
+// parseCSV parses CSV bytes strictly: a header row, the same number of fields in every row, text only.
+func parseCSV(data []byte, what string) (*table, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, fmt.Errorf("%s is empty: a CSV with a header row is required", what)
+	}
+	if bytes.IndexByte(data, 0) >= 0 || !utf8.Valid(data) {
+		return nil, fmt.Errorf("%s is not a CSV file: it holds binary (non-UTF-8) content", what)
+	}
+	r := csv.NewReader(bytes.NewReader(data))
+	r.ReuseRecord = false
+	header, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a valid CSV file: %w", what, err)
+	}
+	t := &table{header: make([]string, len(header))}
+	seen := map[string]bool{}
+	for i, h := range header {
+		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		if h == "" {
+			return nil, fmt.Errorf("%s: header column %d has no name", what, i+1)
+		}
+		if seen[h] {
+			return nil, fmt.Errorf("%s: header names column %q twice", what, h)
+		}
+		seen[h] = true
+		t.header[i] = h
+	}
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s is not a valid CSV file: %w", what, err)
+		}
+		for i := range rec {
+			rec[i] = strings.TrimSpace(rec[i])
+		}
+		t.rows = append(t.rows, rec)
+	}
+	if len(t.rows) == 0 {
+		return nil, fmt.Errorf("%s has a header but no data rows", what)
+	}
+	if len(t.header) < 2 {
+		return nil, fmt.Errorf("%s has a single column %q: need feature columns and a label column (is it a CSV?)", what, t.header[0])
+	}
+	return t, nil
+}
+
+func (t *table) index(name string) int { return slices.Index(t.header, name) }
+
+// parseNumber parses a finite float.
+func parseNumber(v string) (float64, bool) {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, false
+	}
+	return f, true
+}
+
+// sortClasses sorts label values numerically when all are numbers, else lexically.
+func sortClasses(classes []string) {
+	allNum := true
+	for _, c := range classes {
+		if _, ok := parseNumber(c); !ok {
+			allNum = false
+			break
+		}
+	}
+	sort.SliceStable(classes, func(i, j int) bool {
+		if allNum {
+			a, _ := parseNumber(classes[i])
+			b, _ := parseNumber(classes[j])
+			if a != b {
+				return a < b
+			}
+		}
+		return classes[i] < classes[j]
+	})
+}
+
+// EncodeRow encodes the raw values of one row (aligned with s.Columns) into dst (len(s.Features)).
+func (s *Schema) EncodeRow(values []string, dst []float64) error {
+	if len(values) != len(s.Columns) {
+		return fmt.Errorf("row has %d values, the schema has %d feature columns", len(values), len(s.Columns))
+	}
+	if len(dst) != len(s.Features) {
+		return fmt.Errorf("feature buffer has %d slots, the schema has %d features", len(dst), len(s.Features))
+	}
+	j := 0
+	for i, c := range s.Columns {
+		v := strings.TrimSpace(values[i])
+		switch c.Type {
+		case TypeNumeric:
+			f, ok := parseNumber(v)
+			if !ok {
+				return fmt.Errorf("column %q is numeric, got %q", c.Name, v)
+			}
+			std := c.Std
+			if std == 0 {
+				std = 1
+			}
+			dst[j] = (f - c.Mean) / std
+			j++
+		case TypeCategorical:
+			if isMissing(v) {
+				return fmt.Errorf("column %q has a missing value", c.Name)
+			}
+			for k, cat := range c.Categories {
+				if cat == v {
+					dst[j+k] = 1
+				} else {
+					dst[j+k] = 0
+				}
+			}
+			j += len(c.Categories)
+		default:
+			return fmt.Errorf("column %q has unknown type %q", c.Name, c.Type)
+		}
+	}
+	return nil
+}
+
+// featureNames returns the encoded feature names for columns.
+func featureNames(cols []Column) []string {
+	var names []string
+	for _, c := range cols {
+		if c.Type == TypeNumeric {
+			names = append(names, c.Name)
+			continue
+		}
+		for _, cat := range c.Categories {
+			names = append(names, c.Name+"="+cat)
+		}
+	}
+	return names
+}
+
+// Validate checks that the schema is self-consistent.
+func (s *Schema) Validate() error {
+	if s.Format != SchemaFormat {
+		return fmt.Errorf("unsupported schema format %q (want %q)", s.Format, SchemaFormat)
+	}
+	if len(s.Classes) < 2 {
+		return fmt.Errorf("schema has %d classes, need at least 2", len(s.Classes))
+	}
+	if want := featureNames(s.Columns); !slices.Equal(want, s.Features) {
+		return fmt.Errorf("schema features %v do not match its columns (which encode to %v)", s.Features, want)
+	}
+	return nil
+}
+
+// encodedCSV renders an encoded split: the feature columns then the label column.
+func encodedCSV(s *Schema, x [][]float64, labels []string) ([]byte, error) {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	rec := append(slices.Clone(s.Features), s.Label)
+	if err := w.Write(rec); err != nil {
+		return nil, err
+	}
+	for i, row := range x {
+		rec = rec[:0]
+		for _, v := range row {
+			rec = append(rec, strconv.FormatFloat(v, 'g', -1, 64))
+		}
+		rec = append(rec, labels[i])
+		if err := w.Write(rec); err != nil {
+			return nil, err
+		}
+	}
+	w.Flush()
+	return buf.Bytes(), w.Error()
+}
+
+// readEncoded parses an encoded split written by preprocess, checking it against the schema: it returns the
+// feature matrix rows and the class index of each row.
+func readEncoded(data []byte, s *Schema, what string) ([][]float64, []int, error) {
+	t, err := parseCSV(data, what)
+	if err != nil {
+		return nil, nil, err
+	}
+	want := append(slices.Clone(s.Features), s.Label)
+	if !slices.Equal(t.header, want) {
+		return nil, nil, fmt.Errorf("%s: columns %v do not match the schema's features and label %v", what, t.header, want)
+	}
+	classIdx := map[string]int{}
+	for i, c := range s.Classes {
+		classIdx[c] = i
+	}
+	d := len(s.Features)
+	x := make([][]float64, len(t.rows))
+	y := make([]int, len(t.rows))
+	flat := make([]float64, len(t.rows)*d)
+	for i, rec := range t.rows {
+		x[i] = flat[i*d : (i+1)*d]
+		for j := 0; j < d; j++ {
+			f, ok := parseNumber(rec[j])
+			if !ok {
+				return nil, nil, fmt.Errorf("%s: row %d column %q: %q is not a number", what, i+2, s.Features[j], rec[j])
+			}
+			x[i][j] = f
+		}
+		k, ok := classIdx[rec[d]]
+		if !ok {
+			return nil, nil, fmt.Errorf("%s: row %d has label %q, which is not one of the schema's classes %v", what, i+2, rec[d], s.Classes)
+		}
+		y[i] = k
+	}
+	return x, y, nil
+}

@@ -1,0 +1,131 @@
+/*
+Copyright 2026 The mlpipe Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package steps
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	k8stesting "k8s.io/client-go/testing"
+	"sigs.k8s.io/yaml"
+)
+
+func TestDeployDryRun(t *testing.T) {
+	r := mustRun(t, "deploy", "--model-uri", "s3://models/churn/v3/model.json", "--name", "churn", "--namespace", "serving",
+		"--image", "registry.example.com/mlpipe-step:v1", "--canary-percent", "10", "--env-from-secret", "s3-creds", "--dry-run")
+	var obj map[string]any
+	if err := yaml.Unmarshal([]byte(r.stdout), &obj); err != nil {
+		t.Fatalf("dry-run output is not YAML: %v\n%s", err, r.stdout)
+	}
+	u := &unstructured.Unstructured{Object: obj}
+	if u.GetAPIVersion() != "serving.kserve.io/v1beta1" || u.GetKind() != "InferenceService" || u.GetNamespace() != "serving" {
+		t.Errorf("object = %s %s %s", u.GetAPIVersion(), u.GetKind(), u.GetNamespace())
+	}
+	containers, _, _ := unstructured.NestedSlice(obj, "spec", "predictor", "containers")
+	if len(containers) != 1 {
+		t.Fatalf("containers = %v", containers)
+	}
+	c := containers[0].(map[string]any)
+	if c["image"] != "registry.example.com/mlpipe-step:v1" {
+		t.Errorf("image = %v", c["image"])
+	}
+	wantArgs := "mlpipe-step serve --model s3://models/churn/v3/model.json --name churn --addr :8080"
+	var got []string
+	for _, a := range append(c["command"].([]any), c["args"].([]any)...) {
+		got = append(got, a.(string))
+	}
+	if strings.Join(got, " ") != wantArgs {
+		t.Errorf("command = %q, want %q", strings.Join(got, " "), wantArgs)
+	}
+	if pct, _, _ := unstructured.NestedFieldNoCopy(obj, "spec", "predictor", "canaryTrafficPercent"); pct != float64(10) {
+		t.Errorf("canaryTrafficPercent = %d", pct)
+	}
+	if r.results["endpoint"] != "http://churn.serving.svc.cluster.local/v2/models/churn/infer" {
+		t.Errorf("endpoint = %q", r.results["endpoint"])
+	}
+}
+
+// TestDeployApply applies through a fake dynamic client whose "controller" marks the service Ready.
+func TestDeployApply(t *testing.T) {
+	tests := []struct {
+		name      string
+		ready     bool
+		wantURL   string
+		wantError string
+	}{
+		{name: "becomes ready", ready: true, wantURL: "http://churn.serving.example.com"},
+		{name: "times out", ready: false, wantError: "not Ready within"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			scheme := runtime.NewScheme()
+			client := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(scheme,
+				map[schema.GroupVersionResource]string{InferenceServiceGVR: "InferenceServiceList"})
+			var applied []byte
+			client.PrependReactor("patch", "inferenceservices", func(a k8stesting.Action) (bool, runtime.Object, error) {
+				pa := a.(k8stesting.PatchAction)
+				applied = pa.GetPatch()
+				return true, &unstructured.Unstructured{}, nil
+			})
+			client.PrependReactor("get", "inferenceservices", func(k8stesting.Action) (bool, runtime.Object, error) {
+				u := RenderInferenceService(&DeployOptions{Name: "churn", Namespace: "serving", Image: "i", ModelURI: "m"})
+				status := "False"
+				if tt.ready {
+					status = "True"
+				}
+				_ = unstructured.SetNestedField(u.Object, map[string]any{
+					"url":        "http://churn.serving.example.com",
+					"conditions": []any{map[string]any{"type": "Ready", "status": status, "reason": "RevisionMissing", "message": "pulling"}},
+				}, "status")
+				return true, u, nil
+			})
+			o := &DeployOptions{ModelURI: "file:///m/model.json", Name: "churn", Namespace: "serving", Image: "img",
+				Timeout: 300 * time.Millisecond, PollInterval: 20 * time.Millisecond}
+			url, err := Deploy(context.Background(), o, client, io.Discard, io.Discard)
+			if tt.wantError != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantError) || !strings.Contains(err.Error(), "pulling") {
+					t.Errorf("err = %v, want %q with the last condition", err, tt.wantError)
+				}
+			} else if err != nil || url != tt.wantURL {
+				t.Errorf("Deploy = %q, %v; want %q", url, err, tt.wantURL)
+			}
+			if !bytes.Contains(applied, []byte(`"kind":"InferenceService"`)) {
+				t.Errorf("applied patch = %s", applied)
+			}
+			var patchActions int
+			for _, a := range client.Actions() {
+				if pa, ok := a.(k8stesting.PatchAction); ok {
+					patchActions++
+					if pa.GetPatchType() != "application/apply-patch+yaml" {
+						t.Errorf("patch type = %s, want server-side apply", pa.GetPatchType())
+					}
+				}
+			}
+			if patchActions != 1 {
+				t.Errorf("%d patch actions", patchActions)
+			}
+		})
+	}
+}

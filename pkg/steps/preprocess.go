@@ -1,0 +1,306 @@
+/*
+Copyright 2026 The mlpipe Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlpipe/mlpipe/pkg/store"
+)
+
+// PreprocessOptions are the flags of `step preprocess`.
+type PreprocessOptions struct {
+	// Data is the URI of the input CSV.
+	Data string
+	// Label is the name of the label column.
+	Label string
+	// Out is the URI of the output directory (train.csv, test.csv, schema.json).
+	Out string
+	// TestFraction is the share of each class held out for testing.
+	TestFraction float64
+	// Seed seeds the split.
+	Seed int64
+	// MaxCategories is the largest one-hot vocabulary a categorical column may have.
+	MaxCategories int
+	// ResultsDir receives the Tekton results.
+	ResultsDir string
+}
+
+// Preprocessed is what a preprocess run produced.
+type Preprocessed struct {
+	// Schema is the written schema.json.
+	Schema *Schema
+	// URI is the output directory's URI.
+	URI string
+	// Digest is the dataset digest: sha256 of train.csv, test.csv and schema.json, concatenated in that order.
+	Digest string
+}
+
+func newPreprocessCommand() *cobra.Command {
+	o := &PreprocessOptions{}
+	cmd := &cobra.Command{
+		Use:   "preprocess",
+		Short: "Clean a CSV, encode its features and split it into train and test sets",
+		Long: "Reads the CSV at --data, drops rows with missing values and exact duplicates, infers column types,\n" +
+			"one-hot encodes categorical columns, standardises numeric ones (statistics fitted on the training split),\n" +
+			"and writes <out>/train.csv, <out>/test.csv and <out>/schema.json after a stratified split.\n" +
+			"Results: dataset-uri, dataset-digest, rows, dropped-rows.",
+		Args: cobra.NoArgs,
+	}
+	cmd.Flags().StringVar(&o.Data, "data", "", "URI of the input CSV (file:///path, path or s3://bucket/key)")
+	cmd.Flags().StringVar(&o.Label, "label", "", "name of the label column")
+	cmd.Flags().StringVar(&o.Out, "out", "", "URI of the output directory")
+	cmd.Flags().Float64Var(&o.TestFraction, "test-fraction", 0.2, "fraction of each class held out for the test split")
+	cmd.Flags().Int64Var(&o.Seed, "seed", 42, "random seed of the split")
+	cmd.Flags().IntVar(&o.MaxCategories, "max-categories", 50, "largest number of distinct values a categorical column may have")
+	addResultsDirFlag(cmd, &o.ResultsDir)
+	cmd.RunE = runE([]string{"data", "label", "out"}, func(cmd *cobra.Command) error {
+		p, err := Preprocess(cmd.Context(), o, cmd.ErrOrStderr())
+		if err != nil {
+			return err
+		}
+		c := p.Schema.Counts
+		return writeResults(o.ResultsDir,
+			result{"dataset-uri", p.URI},
+			result{"dataset-digest", p.Digest},
+			result{"rows", strconv.Itoa(c.Rows)},
+			result{"dropped-rows", strconv.Itoa(c.DroppedMissing + c.DroppedDuplicates)},
+		)
+	})
+	return cmd
+}
+
+// Preprocess runs the preprocess step and logs progress to log.
+func Preprocess(ctx context.Context, o *PreprocessOptions, log io.Writer) (*Preprocessed, error) {
+	if !(o.TestFraction > 0 && o.TestFraction < 1) {
+		return nil, fmt.Errorf("--test-fraction must be between 0 and 1 (exclusive), got %v", o.TestFraction)
+	}
+	if o.MaxCategories < 1 {
+		return nil, fmt.Errorf("--max-categories must be at least 1, got %d", o.MaxCategories)
+	}
+	out, err := store.Open(ctx, o.Out)
+	if err != nil {
+		return nil, fmt.Errorf("invalid --out: %w", err)
+	}
+	raw, err := store.ReadURI(ctx, o.Data)
+	if err != nil {
+		return nil, fmt.Errorf("error reading --data: %w", err)
+	}
+	t, err := parseCSV(raw, o.Data)
+	if err != nil {
+		return nil, err
+	}
+	labelIdx := t.index(o.Label)
+	if labelIdx < 0 {
+		return nil, fmt.Errorf("label column %q is not in %s (columns: %s)", o.Label, o.Data, strings.Join(t.header, ", "))
+	}
+
+	s := &Schema{
+		Format:       SchemaFormat,
+		Source:       Source{Digest: store.Digest(raw)},
+		Label:        o.Label,
+		TestFraction: o.TestFraction,
+		Seed:         o.Seed,
+	}
+	s.Counts.Input = len(t.rows)
+
+	// Clean: drop rows with a missing value, then exact duplicates (first occurrence kept).
+	seen := map[string]bool{}
+	var rows [][]string
+	for _, rec := range t.rows {
+		if slices.ContainsFunc(rec, isMissing) {
+			s.Counts.DroppedMissing++
+			continue
+		}
+		key := strings.Join(rec, "\x00")
+		if seen[key] {
+			s.Counts.DroppedDuplicates++
+			continue
+		}
+		seen[key] = true
+		rows = append(rows, rec)
+	}
+	fmt.Fprintf(log, "read %d rows from %s; dropped %d with missing values and %d duplicates; %d left\n",
+		s.Counts.Input, o.Data, s.Counts.DroppedMissing, s.Counts.DroppedDuplicates, len(rows))
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("no rows left in %s: all %d rows have missing values or are duplicates", o.Data, s.Counts.Input)
+	}
+
+	// Classes.
+	perClass := map[string][]int{}
+	for i, rec := range rows {
+		perClass[rec[labelIdx]] = append(perClass[rec[labelIdx]], i)
+	}
+	for c := range perClass {
+		s.Classes = append(s.Classes, c)
+	}
+	sortClasses(s.Classes)
+	if len(s.Classes) < 2 {
+		return nil, fmt.Errorf("label column %q has only one class (%q) after cleaning: a classifier needs at least two", o.Label, s.Classes[0])
+	}
+	s.Counts.PerClass = map[string]int{}
+	for c, idx := range perClass {
+		s.Counts.PerClass[c] = len(idx)
+	}
+
+	// Column types and vocabularies.
+	var featIdx []int
+	for j, name := range t.header {
+		if j == labelIdx {
+			continue
+		}
+		featIdx = append(featIdx, j)
+		col := Column{Name: name, Type: TypeNumeric}
+		distinct := map[string]bool{}
+		for _, rec := range rows {
+			if _, ok := parseNumber(rec[j]); !ok {
+				col.Type = TypeCategorical
+			}
+			distinct[rec[j]] = true
+		}
+		if col.Type == TypeCategorical {
+			if len(distinct) > o.MaxCategories {
+				return nil, fmt.Errorf("column %q is not numeric and has %d distinct values (more than --max-categories=%d): "+
+					"it cannot be one-hot encoded; drop it, bin it, or raise --max-categories", name, len(distinct), o.MaxCategories)
+			}
+			for v := range distinct {
+				col.Categories = append(col.Categories, v)
+			}
+			sort.Strings(col.Categories)
+		}
+		s.Columns = append(s.Columns, col)
+	}
+	s.Features = featureNames(s.Columns)
+
+	// Stratified split.
+	rng := rand.New(rand.NewPCG(uint64(o.Seed), 0x6d6c70697065))
+	isTest := make([]bool, len(rows))
+	for _, c := range s.Classes {
+		idx := slices.Clone(perClass[c])
+		rng.Shuffle(len(idx), func(a, b int) { idx[a], idx[b] = idx[b], idx[a] })
+		n := int(math.Round(float64(len(idx)) * o.TestFraction))
+		if len(idx) >= 2 {
+			n = max(1, min(n, len(idx)-1))
+		} else {
+			n = 0
+		}
+		for _, i := range idx[:n] {
+			isTest[i] = true
+		}
+	}
+	var trainRows, testRows [][]string
+	for i, rec := range rows {
+		if isTest[i] {
+			testRows = append(testRows, rec)
+		} else {
+			trainRows = append(trainRows, rec)
+		}
+	}
+	if len(testRows) == 0 {
+		return nil, fmt.Errorf("the test split is empty: %d rows with --test-fraction=%v", len(rows), o.TestFraction)
+	}
+	s.Counts.Rows, s.Counts.Train, s.Counts.Test = len(rows), len(trainRows), len(testRows)
+
+	// Standardisation statistics from the training split only.
+	for k, j := range featIdx {
+		c := &s.Columns[k]
+		if c.Type != TypeNumeric {
+			continue
+		}
+		var sum, sq float64
+		for _, rec := range trainRows {
+			v, _ := parseNumber(rec[j])
+			sum += v
+		}
+		c.Mean = sum / float64(len(trainRows))
+		for _, rec := range trainRows {
+			v, _ := parseNumber(rec[j])
+			sq += (v - c.Mean) * (v - c.Mean)
+		}
+		c.Std = math.Sqrt(sq / float64(len(trainRows)))
+		if c.Std == 0 {
+			c.Std = 1
+		}
+	}
+
+	encode := func(part [][]string) ([][]float64, []string, error) {
+		x := make([][]float64, len(part))
+		labels := make([]string, len(part))
+		vals := make([]string, len(featIdx))
+		for i, rec := range part {
+			for k, j := range featIdx {
+				vals[k] = rec[j]
+			}
+			x[i] = make([]float64, len(s.Features))
+			if err := s.EncodeRow(vals, x[i]); err != nil {
+				return nil, nil, err
+			}
+			labels[i] = rec[labelIdx]
+		}
+		return x, labels, nil
+	}
+	files := map[string][]byte{}
+	for name, part := range map[string][][]string{"train.csv": trainRows, "test.csv": testRows} {
+		x, labels, err := encode(part)
+		if err != nil {
+			return nil, fmt.Errorf("error encoding %s: %w", name, err)
+		}
+		if files[name], err = encodedCSV(s, x, labels); err != nil {
+			return nil, fmt.Errorf("error rendering %s: %w", name, err)
+		}
+	}
+	if files["schema.json"], err = json.MarshalIndent(s, "", "  "); err != nil {
+		return nil, err
+	}
+	order := []string{"train.csv", "test.csv", "schema.json"}
+	if err := putAll(ctx, out, files, order); err != nil {
+		return nil, err
+	}
+	var all []byte
+	for _, name := range order {
+		all = append(all, files[name]...)
+	}
+	p := &Preprocessed{Schema: s, URI: out.URI(""), Digest: store.Digest(all)}
+	fmt.Fprintf(log, "wrote %s: %d features, classes %v, train %d rows, test %d rows\n",
+		p.URI, len(s.Features), s.Classes, s.Counts.Train, s.Counts.Test)
+	return p, nil
+}
+
+// putAll writes the files in order (each atomically); if one fails it deletes those already written, so that a
+// failed step leaves no partial artifact set behind.
+func putAll(ctx context.Context, s store.Store, files map[string][]byte, order []string) error {
+	for i, name := range order {
+		if err := s.Put(ctx, name, files[name]); err != nil {
+			for _, done := range order[:i] {
+				_ = s.Delete(context.WithoutCancel(ctx), done)
+			}
+			return fmt.Errorf("error writing %s: %w", s.URI(name), err)
+		}
+	}
+	return nil
+}
