@@ -86,20 +86,20 @@ func newDeployCommand() *cobra.Command {
 	cmd.Flags().StringVar(&o.Image, "image", "", "predictor image containing mlpipe-step")
 	cmd.Flags().IntVar(&o.CanaryPercent, "canary-percent", 0, "percent of traffic for the new revision (0 = all traffic)")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 5*time.Minute, "how long to wait for the InferenceService to be Ready")
-	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "print the InferenceService YAML and do not apply it")
+	dryRun := cmd.Flags().String("dry-run", "auto", "true: print the InferenceService YAML, do not apply it; false: apply it; auto: apply when a cluster is configured (in a pod, or KUBECONFIG / ~/.kube/config), else print")
+	cmd.Flags().Lookup("dry-run").NoOptDefVal = "true"
 	cmd.Flags().StringVar(&o.ServiceAccount, "service-account", "", "predictor service account")
 	cmd.Flags().StringVar(&o.EnvFromSecret, "env-from-secret", "", "Secret whose keys become the predictor's environment")
 	addResultsDirFlag(cmd, &o.ResultsDir)
-	cmd.RunE = runE([]string{"model-uri", "name", "namespace", "image"}, func(cmd *cobra.Command) error {
-		var dyn dynamic.Interface
-		if !o.DryRun {
-			cfg, err := restConfig()
-			if err != nil {
-				return err
-			}
-			if dyn, err = dynamic.NewForConfig(cfg); err != nil {
-				return fmt.Errorf("error creating Kubernetes client: %w", err)
-			}
+	cmd.RunE = runE([]string{"model-uri", "name", "image"}, func(cmd *cobra.Command) error {
+		switch *dryRun {
+		case "true", "false", "auto":
+		default:
+			return fmt.Errorf("invalid --dry-run %q: want true, false or auto", *dryRun)
+		}
+		dyn, err := deployClient(o, *dryRun, cmd.ErrOrStderr())
+		if err != nil {
+			return err
 		}
 		endpoint, err := Deploy(cmd.Context(), o, dyn, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		if err != nil {
@@ -108,6 +108,29 @@ func newDeployCommand() *cobra.Command {
 		return writeResults(o.ResultsDir, result{"endpoint", endpoint})
 	})
 	return cmd
+}
+
+// deployClient returns the client to apply with, or nil and o.DryRun set when the
+// InferenceService is only printed: --dry-run=true, or auto with no cluster configured.
+func deployClient(o *DeployOptions, mode string, log io.Writer) (dynamic.Interface, error) {
+	o.DryRun = mode == "true"
+	if o.DryRun {
+		return nil, nil
+	}
+	cfg, err := restConfig()
+	if err != nil {
+		if mode == "auto" {
+			fmt.Fprintf(log, "no cluster configured (%v): printing the InferenceService instead of applying it\n", err)
+			o.DryRun = true
+			return nil, nil
+		}
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("error creating Kubernetes client: %w", err)
+	}
+	return dyn, nil
 }
 
 // restConfig returns the in-cluster config, else the KUBECONFIG / ~/.kube/config one.

@@ -1,0 +1,177 @@
+/*
+Copyright 2026 The mlpipe Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package commands
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mlpipe/mlpipe/pkg/commands/options"
+	"github.com/mlpipe/mlpipe/pkg/generate"
+	"github.com/mlpipe/mlpipe/pkg/localrun"
+	"github.com/mlpipe/mlpipe/pkg/spec"
+	"github.com/spf13/cobra"
+	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"golang.org/x/term"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// addRun registers mlpipe run.
+func addRun(topLevel *cobra.Command) {
+	so := &options.SpecOptions{}
+	gen := &options.GenerateOptions{}
+	ro := &options.RunOptions{}
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the pipeline on this machine with Tekton's semantics",
+		Long: `Run generates the Tasks and Pipeline from the spec (or loads them from --dir) and executes
+that same Pipeline here: Tekton's own DAG, substitution, when and finally code decides what runs;
+steps run as local processes. Runs are recorded under .mlpipe/runs/<pipeline>/<run-id>/.
+Exit status 0 when the PipelineRun would be Succeeded, 1 when Failed.
+
+Secrets: env from secretKeyRef {name: N, key: K} reads MLPIPE_SECRET_<N>_<K> (upper-case,
+other characters as _), else the variable of the step env's own name.`,
+		Example: `  mlpipe run -f mlpipe.yaml
+  mlpipe run -f mlpipe.yaml -p epochs=5 --output json
+  mlpipe run --dir out/`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := ro.Validate(); err != nil {
+				return err
+			}
+			params, err := ro.ParamMap()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			var (
+				p     *v1.Pipeline
+				tasks []*v1.Task
+			)
+			if ro.Dir != "" {
+				objs, err := localrun.LoadDir(localrun.WithCEL(ctx), ro.Dir)
+				if err != nil {
+					return err
+				}
+				p, tasks = objs.Pipeline, objs.Tasks
+			} else {
+				s, err := spec.LoadFile(so.File)
+				if err != nil {
+					return err
+				}
+				// A plain relative data path is relative to the spec file for local runs.
+				if u := s.Spec.Data.URI; u != "" && !strings.Contains(u, "://") && !filepath.IsAbs(u) {
+					s.Spec.Data.URI = filepath.Join(filepath.Dir(absPath(so.File)), u)
+				}
+				out, err := generate.Generate(ctx, s, gen.Options())
+				if err != nil {
+					return fmt.Errorf("error generating the pipeline: %w", err)
+				}
+				p, tasks = out.Pipeline, out.Tasks
+			}
+			if localrun.UsesCEL(p) {
+				// The local runner acts as a cluster with enable-cel-in-whenexpression on.
+				ctx = localrun.WithCEL(ctx)
+			}
+			opts := localrun.Options{Params: params, Parallel: ro.Parallel, NoCache: ro.NoCache, Root: ro.StateDir, Log: cmd.ErrOrStderr()}
+			if ro.Timeout > 0 {
+				opts.Timeouts = &v1.TimeoutFields{Pipeline: &metav1.Duration{Duration: ro.Timeout}}
+			}
+			var display *localrun.Display
+			if ro.Output == "table" {
+				display = localrun.NewDisplay(cmd.OutOrStdout(), isTerminal(cmd.OutOrStdout()))
+				opts.Events = display.Handle
+			}
+			res, err := localrun.Run(ctx, p, tasks, opts)
+			if display != nil {
+				display.Close()
+			}
+			if err != nil {
+				return err
+			}
+			if ro.Output == "json" {
+				if err := writeRunJSON(cmd, res); err != nil {
+					return err
+				}
+			} else {
+				localrun.Summary(cmd.OutOrStdout(), res)
+			}
+			if !res.Succeeded() {
+				return &ExitError{Code: 1}
+			}
+			return nil
+		},
+	}
+	options.AddSpecOptions(cmd, so)
+	options.AddGenerateOptions(cmd, gen)
+	options.AddRunOptions(cmd, ro)
+	topLevel.AddCommand(cmd)
+}
+
+// runJSON is the --output json document.
+type runJSON struct {
+	Status      string         `json:"status"`
+	Reason      string         `json:"reason,omitempty"`
+	RunID       string         `json:"runID"`
+	Pipeline    string         `json:"pipeline"`
+	PipelineRun string         `json:"pipelineRun"`
+	Dir         string         `json:"dir"`
+	Duration    string         `json:"duration"`
+	Gate        *localrun.Gate `json:"gate,omitempty"`
+	Model       string         `json:"modelVersion,omitempty"`
+	Tasks       []taskJSON     `json:"tasks"`
+}
+
+type taskJSON struct {
+	Name    string            `json:"name"`
+	Status  string            `json:"status"`
+	Reason  string            `json:"reason,omitempty"`
+	Message string            `json:"message,omitempty"`
+	Results map[string]string `json:"results"`
+}
+
+func writeRunJSON(cmd *cobra.Command, res *localrun.Result) error {
+	doc := runJSON{Status: res.Status, Reason: res.Reason, RunID: res.RunID, Pipeline: res.Pipeline, PipelineRun: res.PipelineRun,
+		Dir: res.Dir, Duration: res.Finished.Sub(res.Started).Round(time.Millisecond).String(), Gate: res.Gate, Model: res.ModelVersion}
+	for _, t := range res.Tasks {
+		r := t.Results
+		if r == nil {
+			r = map[string]string{}
+		}
+		doc.Tasks = append(doc.Tasks, taskJSON{Name: t.Name, Status: string(t.Status), Reason: t.Reason, Message: t.Message, Results: r})
+	}
+	enc := json.NewEncoder(cmd.OutOrStdout())
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// isTerminal reports whether w is a terminal (golang.org/x/term).
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

@@ -1,0 +1,431 @@
+/*
+Copyright 2026 The mlpipe Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package localrun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestRunGate(t *testing.T) {
+	tests := []struct {
+		name       string
+		cel        bool
+		whenCEL    string
+		params     map[string]string
+		wantStatus string
+		want       map[string]TaskStatus
+		wantAlert  string
+	}{{
+		name:       "gate passes",
+		want:       map[string]TaskStatus{"prep": StatusSucceeded, "train": StatusSucceeded, "evaluate": StatusSucceeded, "register": StatusSucceeded, "deploy": StatusSucceeded, "alert": StatusSkipped},
+		wantStatus: "Succeeded",
+	}, {
+		name:       "gate fails",
+		params:     map[string]string{"accuracy": "0.5"},
+		want:       map[string]TaskStatus{"prep": StatusSucceeded, "train": StatusSucceeded, "evaluate": StatusSucceeded, "register": StatusSkipped, "deploy": StatusSkipped, "alert": StatusSucceeded},
+		wantStatus: "Succeeded",
+		wantAlert:  "status=Completed train=Succeeded",
+	}, {
+		name:       "gate passes, CEL",
+		cel:        true,
+		want:       map[string]TaskStatus{"prep": StatusSucceeded, "train": StatusSucceeded, "evaluate": StatusSucceeded, "register": StatusSucceeded, "deploy": StatusSucceeded, "alert": StatusSkipped},
+		wantStatus: "Succeeded",
+	}, {
+		name:       "gate fails, CEL",
+		cel:        true,
+		params:     map[string]string{"accuracy": "0.5"},
+		want:       map[string]TaskStatus{"prep": StatusSucceeded, "train": StatusSucceeded, "evaluate": StatusSucceeded, "register": StatusSkipped, "deploy": StatusSkipped, "alert": StatusSucceeded},
+		wantStatus: "Succeeded",
+		wantAlert:  "status=Completed train=Succeeded",
+	}, {
+		name:       "gate fails, CEL on a string result",
+		cel:        true,
+		whenCEL:    `when: [{cel: "'$(tasks.evaluate.results.passed)' == 'true'"}]`,
+		params:     map[string]string{"accuracy": "0.5"},
+		want:       map[string]TaskStatus{"prep": StatusSucceeded, "train": StatusSucceeded, "evaluate": StatusSucceeded, "register": StatusSkipped, "deploy": StatusSkipped, "alert": StatusSucceeded},
+		wantStatus: "Succeeded",
+		wantAlert:  "status=Completed train=Succeeded",
+	}, {
+		name:       "failing step: finally sees Failed",
+		params:     map[string]string{"fail": "true"},
+		want:       map[string]TaskStatus{"prep": StatusSucceeded, "train": StatusFailed, "evaluate": StatusSkipped, "register": StatusSkipped, "deploy": StatusSkipped, "alert": StatusSucceeded},
+		wantStatus: "Failed",
+		wantAlert:  "status=Failed train=Failed",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			objs := gatePipelineWhen(t, tt.cel, tt.whenCEL)
+			opts := testOptions(t)
+			opts.Params = tt.params
+			res, err := Run(testCtx(tt.cel), objs.Pipeline, objs.Tasks, opts)
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if d := cmp.Diff(tt.want, statuses(res)); d != "" {
+				t.Errorf("task statuses (-want +got):\n%s", d)
+			}
+			if res.Status != tt.wantStatus {
+				t.Errorf("status = %s (%s: %s), want %s", res.Status, res.Reason, res.Message, tt.wantStatus)
+			}
+			if got := res.Task("alert").Results["out"]; got != tt.wantAlert {
+				t.Errorf("alert saw %q, want %q", got, tt.wantAlert)
+			}
+			if res.Gate == nil || res.Gate.Value == nil || res.Gate.Passed == nil {
+				if tt.params["fail"] == "" {
+					t.Errorf("gate = %+v, want value and passed", res.Gate)
+				}
+			}
+			if tt.want["register"] == StatusSucceeded {
+				if got, want := res.Task("register").Results["out"], "registered by "+res.PipelineRun; got != want {
+					t.Errorf("register saw %q, want %q", got, want)
+				}
+			}
+			for _, f := range []string{"run.json", "pipeline.yaml", "pipelinerun.yaml", "tasks/prep/log.txt", "tasks/prep/taskrun.yaml"} {
+				if _, err := os.Stat(filepath.Join(res.Dir, f)); err != nil {
+					t.Errorf("run record: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// TestRunCELOnUnresolvedResult pins Tekton's behaviour: every reconcile
+// evaluates every CEL when expression, also before the referenced result
+// exists, so a conversion of the still-unsubstituted "$(tasks...)" text fails
+// the PipelineRun (CELEvaluationFailed) before anything runs. Guarding the
+// conversion with && (CEL's && absorbs errors when the other side is false)
+// makes numeric comparisons work.
+func TestRunCELOnUnresolvedResult(t *testing.T) {
+	objs := gatePipelineWhen(t, true, `when: [{cel: "double('$(tasks.evaluate.results.accuracy)') > 0.90"}]`)
+	_, err := Run(testCtx(true), objs.Pipeline, objs.Tasks, testOptions(t))
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "CEL") {
+		t.Errorf("err = %v, want the CEL evaluation error Tekton reports", err)
+	}
+}
+
+func TestRunParamOverride(t *testing.T) {
+	objs := gatePipeline(t, false)
+	opts := testOptions(t)
+	opts.Params = map[string]string{"epochs": "7"}
+	res, err := Run(context.Background(), objs.Pipeline, objs.Tasks, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(res.Dir, "workspaces", "artifacts", "model.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "model trained 7 epochs on file://") {
+		t.Errorf("model.txt = %q, want the overridden epochs and the prep result", b)
+	}
+	if res.Params["epochs"] != "7" || res.Params["accuracy"] != "0.95" {
+		t.Errorf("params = %v", res.Params)
+	}
+}
+
+const singleTaskYAML = `
+apiVersion: tekton.dev/v1
+kind: Task
+metadata: {name: t}
+spec:
+  params: [{name: state, default: ""}]
+  results: [{name: out}]
+  steps:
+  - name: s
+    image: busybox
+    script: |
+      SCRIPT
+---
+apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: single}
+spec:
+  params: [{name: state, default: ""}]
+  tasks:
+  - name: t
+    taskRef: {name: t}
+    RETRIES_TIMEOUT
+    params: [{name: state, value: $(params.state)}]
+  finally:
+  - name: report
+    taskRef: {name: echo}
+    params: [{name: msg, value: "$(tasks.t.status)"}]
+---
+apiVersion: tekton.dev/v1
+kind: Task
+metadata: {name: echo}
+spec:
+  params: [{name: msg}]
+  results: [{name: out}]
+  steps:
+  - name: echo
+    image: busybox
+    script: printf "%s" "$(params.msg)" > $(results.out.path)
+`
+
+func singleTask(t *testing.T, script, extra string) *Objects {
+	t.Helper()
+	indented := strings.ReplaceAll(strings.TrimSpace(script), "\n", "\n      ")
+	return mustObjects(t, strings.NewReplacer("SCRIPT", indented, "RETRIES_TIMEOUT", extra).Replace(singleTaskYAML), false)
+}
+
+func TestRunRetries(t *testing.T) {
+	tests := []struct {
+		name         string
+		retries      int
+		wantStatus   TaskStatus
+		wantAttempts int
+	}{
+		{name: "second attempt succeeds", retries: 1, wantStatus: StatusSucceeded, wantAttempts: 2},
+		{name: "retries exhausted", retries: 0, wantStatus: StatusFailed, wantAttempts: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			counter := filepath.Join(t.TempDir(), "count")
+			objs := singleTask(t, `n=$(cat "$(params.state)" 2>/dev/null || echo 0); echo $((n+1)) > "$(params.state)"; test $n -ge 1; printf ok > $(results.out.path)`,
+				fmt.Sprintf("retries: %d", tt.retries))
+			opts := testOptions(t)
+			opts.Params = map[string]string{"state": counter}
+			res, err := Run(context.Background(), objs.Pipeline, objs.Tasks, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := res.Task("t")
+			if got.Status != tt.wantStatus || got.Attempts != tt.wantAttempts {
+				t.Errorf("t = %s after %d attempts, want %s after %d", got.Status, got.Attempts, tt.wantStatus, tt.wantAttempts)
+			}
+		})
+	}
+}
+
+func TestRunTimeoutKillsProcessGroup(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	objs := singleTask(t, `sleep 60 & echo $! > "$(params.state)"; wait`, "timeout: 1s")
+	opts := testOptions(t)
+	opts.Params = map[string]string{"state": pidFile}
+	start := time.Now()
+	res, err := Run(context.Background(), objs.Pipeline, objs.Tasks, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Errorf("run took %s, want about 1s", el)
+	}
+	got := res.Task("t")
+	if got.Status != StatusFailed || got.Reason != string(v1.TaskRunReasonTimedOut) {
+		t.Errorf("t = %s/%s, want Failed/%s", got.Status, got.Reason, v1.TaskRunReasonTimedOut)
+	}
+	if r := res.Task("report").Results["out"]; r != "Failed" {
+		t.Errorf("finally saw $(tasks.t.status) = %q, want Failed", r)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if pid <= 0 {
+		t.Fatalf("bad pid %q", b)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("child sleep (pid %d) survived the timeout", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestRunPipelineTimeout(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	objs := singleTask(t, `sleep 60 & echo $! > "$(params.state)"; wait`, "")
+	opts := testOptions(t)
+	opts.Params = map[string]string{"state": pidFile}
+	opts.Timeouts = &v1.TimeoutFields{Pipeline: &metav1.Duration{Duration: time.Second}}
+	res, err := Run(context.Background(), objs.Pipeline, objs.Tasks, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != "Failed" || res.Reason != string(v1.PipelineRunReasonTimedOut) {
+		t.Errorf("run = %s/%s, want Failed/%s", res.Status, res.Reason, v1.PipelineRunReasonTimedOut)
+	}
+	if got := res.Task("t"); got.Reason != string(v1.TaskRunReasonCancelled) {
+		t.Errorf("t reason = %s, want %s", got.Reason, v1.TaskRunReasonCancelled)
+	}
+}
+
+func TestRunResultTooLarge(t *testing.T) {
+	objs := singleTask(t, `head -c 5000 /dev/zero | tr '\0' x > $(results.out.path)`, "")
+	res, err := Run(context.Background(), objs.Pipeline, objs.Tasks, testOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := res.Task("t")
+	if got.Status != StatusFailed || got.Reason != string(v1.TaskRunReasonResultLargerThanAllowedLimit) {
+		t.Errorf("t = %s/%s (%s), want Failed/%s", got.Status, got.Reason, got.Message, v1.TaskRunReasonResultLargerThanAllowedLimit)
+	}
+	if !strings.Contains(got.Message, "4096") || res.Status != "Failed" {
+		t.Errorf("message %q, run %s", got.Message, res.Status)
+	}
+}
+
+func TestRunMissingInterpreter(t *testing.T) {
+	objs := singleTask(t, "#!/usr/bin/env no-such-python9\nprint(1)", "")
+	res, err := Run(context.Background(), objs.Pipeline, objs.Tasks, testOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Task("t"); got.Status != StatusFailed || !strings.Contains(got.Message, `interpreter "no-such-python9" is not installed`) {
+		t.Errorf("t = %s: %s", got.Status, got.Message)
+	}
+}
+
+func TestRunRejectedBeforeRunning(t *testing.T) {
+	tests := []struct {
+		name    string
+		mutate  func(p *v1.Pipeline)
+		params  map[string]string
+		wantErr string
+	}{{
+		name: "cycle",
+		mutate: func(p *v1.Pipeline) {
+			p.Spec.Tasks[0].RunAfter = []string{"deploy"}
+		},
+		wantErr: "cycle",
+	}, {
+		name: "missing result reference",
+		mutate: func(p *v1.Pipeline) {
+			p.Spec.Tasks[2].Params[0].Value = *v1.NewStructuredValues("$(tasks.train.results.no-such-result)")
+		},
+		wantErr: "no-such-result",
+	}, {
+		name:    "unknown param",
+		mutate:  func(*v1.Pipeline) {},
+		params:  map[string]string{"epoch": "3"},
+		wantErr: "unknown param(s) epoch",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			objs := gatePipeline(t, false)
+			tt.mutate(objs.Pipeline)
+			opts := testOptions(t)
+			opts.Params = tt.params
+			_, err := Run(context.Background(), objs.Pipeline, objs.Tasks, opts)
+			if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want ErrInvalid containing %q", err, tt.wantErr)
+			}
+			if _, err := os.Stat(opts.Root); !os.IsNotExist(err) {
+				t.Errorf("state dir exists after a rejected run: %v", err)
+			}
+		})
+	}
+}
+
+func TestRunCache(t *testing.T) {
+	objs := gatePipeline(t, false)
+	opts := testOptions(t)
+	run := func(params map[string]string, noCache bool) *Result {
+		t.Helper()
+		o := opts
+		o.Params, o.NoCache = params, noCache
+		res, err := Run(context.Background(), objs.Pipeline, objs.Tasks, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Succeeded() {
+			t.Fatalf("run %s failed: %s", res.RunID, res.Message)
+		}
+		return res
+	}
+	first := run(nil, false)
+	second := run(nil, false)
+	third := run(map[string]string{"epochs": "5"}, false)
+	fourth := run(nil, true)
+
+	tests := []struct {
+		name string
+		res  *Result
+		want map[string]TaskStatus
+	}{{
+		name: "cold", res: first,
+		want: map[string]TaskStatus{"prep": StatusSucceeded, "train": StatusSucceeded, "evaluate": StatusSucceeded, "register": StatusSucceeded, "deploy": StatusSucceeded, "alert": StatusSkipped},
+	}, {
+		// register's message holds $(context.pipelineRun.name): it differs per run.
+		name: "rerun", res: second,
+		want: map[string]TaskStatus{"prep": StatusCached, "train": StatusCached, "evaluate": StatusCached, "register": StatusSucceeded, "deploy": StatusCached, "alert": StatusSkipped},
+	}, {
+		name: "epochs changed", res: third,
+		want: map[string]TaskStatus{"prep": StatusCached, "train": StatusSucceeded, "evaluate": StatusSucceeded, "register": StatusSucceeded, "deploy": StatusCached, "alert": StatusSkipped},
+	}, {
+		name: "no cache", res: fourth,
+		want: map[string]TaskStatus{"prep": StatusSucceeded, "train": StatusSucceeded, "evaluate": StatusSucceeded, "register": StatusSucceeded, "deploy": StatusSucceeded, "alert": StatusSkipped},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if d := cmp.Diff(tt.want, statuses(tt.res)); d != "" {
+				t.Errorf("statuses (-want +got):\n%s", d)
+			}
+		})
+	}
+	// A hit restores outputs and results into the new run's folder.
+	if b, err := os.ReadFile(filepath.Join(second.Dir, "workspaces", "artifacts", "model.txt")); err != nil || !strings.Contains(string(b), "20 epochs") {
+		t.Errorf("restored model.txt = %q, %v", b, err)
+	}
+	if got, want := second.Task("prep").Results["dataset-uri"], "file://"+filepath.Join(second.Dir, "workspaces", "artifacts", "train.csv"); got != want {
+		t.Errorf("restored result = %q, want %q (pointing into the new run)", got, want)
+	}
+
+	explain := []struct {
+		run, task string
+		want      []string
+	}{
+		{run: second.RunID, task: "prep", want: []string{"cache HIT", "restored from run " + first.RunID}},
+		{run: third.RunID, task: "train", want: []string{"cache MISS", "compared with run " + second.RunID, "param epochs: \"20\" -> \"5\""}},
+		{run: third.RunID, task: "evaluate", want: []string{"cache MISS", "input artifact behind param model-uri changed"}},
+		{run: first.RunID, task: "prep", want: []string{"cache MISS", "no earlier run"}},
+		{run: fourth.RunID, task: "prep", want: []string{"not cached", "--no-cache"}},
+		{run: first.RunID, task: "alert", want: []string{"skipped"}},
+	}
+	for _, e := range explain {
+		got, err := Explain(opts.Root, e.run, e.task)
+		if err != nil {
+			t.Errorf("Explain(%s, %s): %v", e.run, e.task, err)
+			continue
+		}
+		for _, w := range e.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("Explain(%s, %s) = %q, want it to contain %q", e.run, e.task, got, w)
+			}
+		}
+	}
+	runs, err := ListRuns(opts.Root)
+	if err != nil || len(runs) != 4 || runs[0].RunID != first.RunID {
+		t.Errorf("ListRuns = %d runs, %v", len(runs), err)
+	}
+}

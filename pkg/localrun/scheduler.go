@@ -1,0 +1,829 @@
+/*
+Copyright 2026 The mlpipe Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package localrun
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/tektoncd/pipeline/pkg/apis/config"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline"
+	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
+	"github.com/tektoncd/pipeline/pkg/reconciler/pipeline/dag"
+	"github.com/tektoncd/pipeline/pkg/reconciler/pipelinerun/resources"
+	"github.com/tektoncd/pipeline/pkg/reconciler/taskrun"
+	"github.com/tektoncd/pipeline/pkg/trustedresources"
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"knative.dev/pkg/apis"
+)
+
+// ErrInvalid marks errors found before any task ran (a bad graph, a missing
+// result reference, a missing or unknown param); nothing was executed or recorded.
+var ErrInvalid = errors.New("pipeline cannot run")
+
+// passiveClock adapts a func() time.Time to k8s.io/utils/clock.PassiveClock.
+type passiveClock struct{ now func() time.Time }
+
+func (c passiveClock) Now() time.Time                  { return c.now() }
+func (c passiveClock) Since(t time.Time) time.Duration { return c.now().Sub(t) }
+
+// runner holds the state of one local PipelineRun.
+type runner struct {
+	ctx    context.Context
+	opts   Options
+	clk    passiveClock
+	logger *zap.SugaredLogger
+	log    io.Writer
+
+	pipeline *v1.Pipeline
+	tasks    map[string]*v1.Task
+	spec     *v1.PipelineSpec // after ApplyParameters, ApplyContexts, ApplyWorkspaces
+	pr       *v1.PipelineRun
+	dag      *dag.Graph
+	final    *dag.Graph
+
+	dir      string            // run folder
+	wsDirs   map[string]string // pipeline workspace -> directory
+	taskRuns map[string]*v1.TaskRun
+	// validationFailed remembers tasks that failed CheckMissingResultReferences, by name.
+	validationFailed map[string]string
+	results          map[string]*TaskResult
+	order            []string
+	finallyStart     *time.Time
+
+	cache   *cache
+	running map[string]context.CancelCauseFunc // TaskRun name -> cancel
+	done    chan finished
+	sem     chan struct{}
+}
+
+// finished carries a TaskRun's outcome back to the scheduling goroutine.
+type finished struct {
+	trName string
+	out    outcome
+}
+
+// Run executes pipeline with the given Tasks (referenced by taskRef.name) on
+// this machine and records the run under Options.Root. It returns an error
+// wrapping ErrInvalid when the objects cannot run at all (nothing is executed
+// then); a run whose tasks fail returns a Result with Status "Failed" and a nil error.
+func Run(ctx context.Context, p *v1.Pipeline, tasks []*v1.Task, opts Options) (*Result, error) {
+	r, err := newRunner(ctx, p, tasks, opts)
+	if err != nil {
+		return nil, err
+	}
+	return r.run()
+}
+
+func newRunner(ctx context.Context, p *v1.Pipeline, tasks []*v1.Task, opts Options) (*runner, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Parallel <= 0 {
+		opts.Parallel = 4
+	}
+	if opts.Root == "" {
+		opts.Root = ".mlpipe"
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = "default"
+	}
+	if len(opts.SelfCommand) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("error locating the mlpipe binary for step processes: %w", err)
+		}
+		opts.SelfCommand = []string{exe}
+	}
+	r := &runner{
+		ctx:              ctx,
+		opts:             opts,
+		clk:              passiveClock{now: opts.Now},
+		logger:           zap.NewNop().Sugar(),
+		log:              opts.Log,
+		tasks:            map[string]*v1.Task{},
+		taskRuns:         map[string]*v1.TaskRun{},
+		validationFailed: map[string]string{},
+		results:          map[string]*TaskResult{},
+		wsDirs:           map[string]string{},
+		running:          map[string]context.CancelCauseFunc{},
+		done:             make(chan finished),
+		sem:              make(chan struct{}, opts.Parallel),
+	}
+	if r.log == nil {
+		r.log = io.Discard
+	}
+	if p == nil {
+		return nil, fmt.Errorf("%w: no Pipeline given", ErrInvalid)
+	}
+	r.pipeline = p.DeepCopy()
+	r.pipeline.SetDefaults(ctx)
+	if err := r.pipeline.Validate(ctx); err != nil {
+		return nil, fmt.Errorf("%w: Pipeline %s is invalid: %v", ErrInvalid, p.Name, err)
+	}
+	for _, t := range tasks {
+		t = t.DeepCopy()
+		t.SetDefaults(ctx)
+		if err := t.Validate(ctx); err != nil {
+			return nil, fmt.Errorf("%w: Task %s is invalid: %v", ErrInvalid, t.Name, err)
+		}
+		r.tasks[t.Name] = t
+	}
+	if err := r.prepare(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// newRunID returns a sortable, unique run id.
+func newRunID(now time.Time) string {
+	b := make([]byte, 2)
+	_, _ = rand.Read(b)
+	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
+}
+
+// prepare mirrors the start of Tekton's PipelineRun reconcile: graph, params,
+// workspaces, substitution, and the checks done before the first TaskRun.
+func (r *runner) prepare() error {
+	ctx := r.ctx
+	p := r.pipeline
+	spec := p.Spec.DeepCopy()
+	start := r.clk.Now()
+	if r.opts.RunID == "" {
+		r.opts.RunID = newRunID(start)
+	}
+	prName := p.Name + "-" + strings.ReplaceAll(r.opts.RunID, "_", "-")
+	if len(prName) > 63 {
+		prName = strings.TrimRight(prName[:63], "-")
+	}
+	r.pr = &v1.PipelineRun{
+		TypeMeta: metav1.TypeMeta{APIVersion: "tekton.dev/v1", Kind: "PipelineRun"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: prName, Namespace: r.opts.Namespace, UID: types.UID(uuid.NewString()),
+			Labels: map[string]string{pipeline.PipelineLabelKey: p.Name},
+		},
+		Spec: v1.PipelineRunSpec{
+			PipelineRef: &v1.PipelineRef{Name: p.Name},
+			Timeouts:    r.opts.Timeouts,
+		},
+		Status: v1.PipelineRunStatus{PipelineRunStatusFields: v1.PipelineRunStatusFields{StartTime: &metav1.Time{Time: start}}},
+	}
+	declared := map[string]bool{}
+	for _, ps := range spec.Params {
+		declared[ps.Name] = true
+	}
+	var unknown []string
+	for _, name := range sortedKeys(r.opts.Params) {
+		if !declared[name] {
+			unknown = append(unknown, name)
+			continue
+		}
+		r.pr.Spec.Params = append(r.pr.Spec.Params, v1.Param{Name: name, Value: *v1.NewStructuredValues(r.opts.Params[name])})
+	}
+	if len(unknown) > 0 {
+		var names []string
+		for _, ps := range spec.Params {
+			names = append(names, ps.Name)
+		}
+		return fmt.Errorf("%w: unknown param(s) %s; Pipeline %s declares: %s", ErrInvalid,
+			strings.Join(unknown, ", "), p.Name, strings.Join(names, ", "))
+	}
+	r.dir = filepath.Join(r.opts.Root, "runs", p.Name, r.opts.RunID)
+	if abs, err := filepath.Abs(r.dir); err == nil {
+		r.dir = abs
+	}
+	for _, ws := range spec.Workspaces {
+		r.pr.Spec.Workspaces = append(r.pr.Spec.Workspaces, v1.WorkspaceBinding{Name: ws.Name, EmptyDir: &corev1.EmptyDirVolumeSource{}})
+		r.wsDirs[ws.Name] = filepath.Join(r.dir, "workspaces", ws.Name)
+	}
+
+	var err error
+	if r.dag, err = dag.Build(v1.PipelineTaskList(spec.Tasks), v1.PipelineTaskList(spec.Tasks).Deps()); err != nil {
+		return fmt.Errorf("%w: Pipeline %s's DAG is invalid: %v", ErrInvalid, p.Name, err)
+	}
+	if r.final, err = dag.Build(v1.PipelineTaskList(spec.Finally), map[string][]string{}); err != nil {
+		return fmt.Errorf("%w: Pipeline %s's DAG is invalid for finally clause: %v", ErrInvalid, p.Name, err)
+	}
+	if err := resources.ValidateRequiredParametersProvided(&spec.Params, &r.pr.Spec.Params); err != nil {
+		return fmt.Errorf("%w: %v (pass it with -p name=value)", ErrInvalid, err)
+	}
+	if err := resources.ValidateParamTypesMatching(spec, r.pr); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := resources.ValidateWorkspaceBindings(spec, r.pr); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	resources.ApplyParametersToWorkspaceBindings(r.pr)
+	if spec, err = resources.ApplyParameters(spec, r.pr); err != nil {
+		return fmt.Errorf("%w: failed to apply parameters to Pipeline %s: %v", ErrInvalid, p.Name, err)
+	}
+	spec = resources.ApplyContexts(spec, p.Name, r.pr)
+	spec = resources.ApplyWorkspaces(spec, r.pr)
+	r.spec = spec
+	r.pr.Status.PipelineSpec = spec
+	for _, pt := range spec.Tasks {
+		r.order = append(r.order, pt.Name)
+		r.results[pt.Name] = &TaskResult{Name: pt.Name, Status: StatusPending}
+	}
+	for _, pt := range spec.Finally {
+		r.order = append(r.order, pt.Name)
+		r.results[pt.Name] = &TaskResult{Name: pt.Name, Final: true, Status: StatusPending}
+	}
+
+	// The checks Tekton does before the first TaskRun is created.
+	facts, err := r.facts()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	for _, rpt := range facts.State {
+		if rpt.IsCustomTask() || rpt.IsChildPipeline() {
+			return fmt.Errorf("%w: pipeline task %s: custom tasks and pipelines in pipelines do not run locally", ErrInvalid, rpt.PipelineTask.Name)
+		}
+		if err := taskrun.ValidateResolvedTask(ctx, rpt.PipelineTask.Params, rpt.PipelineTask.Matrix, rpt.ResolvedTask); err != nil {
+			return fmt.Errorf("%w: pipeline task %s: %v", ErrInvalid, rpt.PipelineTask.Name, err)
+		}
+		if rpt.PipelineTask.IsMatrixed() {
+			return fmt.Errorf("%w: pipeline task %s: matrix is not supported by the local runner", ErrInvalid, rpt.PipelineTask.Name)
+		}
+		if err := rpt.EvaluateCEL(); err != nil {
+			return fmt.Errorf("%w: error evaluating CEL of pipeline task %s: %v", ErrInvalid, rpt.PipelineTask.Name, err)
+		}
+	}
+	if err := resources.ValidatePipelineTaskResults(facts.State); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := resources.ValidatePipelineResults(spec, facts.State); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := resources.ValidateOptionalWorkspaces(spec.Workspaces, facts.State); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return nil
+}
+
+// facts rebuilds the PipelineRunState the way Tekton's reconciler does on
+// every reconcile: tasks with TaskRuns first, then the others, each resolved
+// with ResolvePipelineTask (which applies the results known so far).
+func (r *runner) facts() (*resources.PipelineRunFacts, error) {
+	all := append(append([]v1.PipelineTask{}, r.spec.Tasks...), r.spec.Finally...)
+	started := map[string]bool{}
+	for _, c := range r.pr.Status.ChildReferences {
+		started[c.PipelineTaskName] = true
+	}
+	var ran, notStarted []v1.PipelineTask
+	for _, pt := range all {
+		if started[pt.Name] {
+			ran = append(ran, pt)
+		} else {
+			notStarted = append(notStarted, pt)
+		}
+	}
+	getTask := func(_ context.Context, name string) (*v1.Task, *v1.RefSource, *trustedresources.VerificationResult, error) {
+		t, ok := r.tasks[name]
+		if !ok {
+			return nil, nil, nil, fmt.Errorf("task %q is not among the loaded Tasks", name)
+		}
+		return t.DeepCopy(), nil, nil, nil
+	}
+	getTaskRun := func(name string) (*v1.TaskRun, error) {
+		if tr, ok := r.taskRuns[name]; ok {
+			return tr, nil
+		}
+		return nil, apierrors.NewNotFound(schema.GroupResource{Group: "tekton.dev", Resource: "taskruns"}, name)
+	}
+	getRun := func(name string) (*v1beta1.CustomRun, error) {
+		return nil, apierrors.NewNotFound(schema.GroupResource{Group: "tekton.dev", Resource: "customruns"}, name)
+	}
+	getChildPR := func(name string) (*v1.PipelineRun, error) {
+		return nil, apierrors.NewNotFound(schema.GroupResource{Group: "tekton.dev", Resource: "pipelineruns"}, name)
+	}
+	getChildPipeline := func(_ context.Context, name string) (*v1.Pipeline, *v1.RefSource, *trustedresources.VerificationResult, error) {
+		return nil, nil, nil, fmt.Errorf("pipeline %q cannot be resolved locally", name)
+	}
+	state := resources.PipelineRunState{}
+	for _, group := range [][]v1.PipelineTask{ran, notStarted} {
+		for _, pt := range group {
+			rpt, err := resources.ResolvePipelineTask(r.ctx, *r.pr, getChildPR, getChildPipeline, getTask, getTaskRun, getRun, pt, state)
+			if err != nil {
+				return nil, fmt.Errorf("pipeline task %s: %w", pt.Name, err)
+			}
+			state = append(state, rpt)
+		}
+	}
+	facts := &resources.PipelineRunFacts{
+		State:           state,
+		SpecStatus:      r.pr.Spec.Status,
+		TasksGraph:      r.dag,
+		FinalTasksGraph: r.final,
+		TimeoutsState:   resources.PipelineRunTimeoutsState{Clock: r.clk, StartTime: &r.pr.Status.StartTime.Time, FinallyStartTime: r.finallyStart},
+	}
+	if d := r.pr.TasksTimeout(); d != nil {
+		facts.TimeoutsState.TasksTimeout = &d.Duration
+	}
+	if d := r.pr.FinallyTimeout(); d != nil {
+		facts.TimeoutsState.FinallyTimeout = &d.Duration
+	}
+	if d := r.pr.PipelineTimeout(r.ctx); d != 0 {
+		facts.TimeoutsState.PipelineTimeout = &d
+	}
+	for _, rpt := range state {
+		if msg, ok := r.validationFailed[rpt.PipelineTask.Name]; ok {
+			facts.ValidationFailedTask = append(facts.ValidationFailedTask, rpt)
+			if facts.ValidationFailedErrors == nil {
+				facts.ValidationFailedErrors = map[string]string{}
+			}
+			facts.ValidationFailedErrors[rpt.PipelineTask.Name] = msg
+		}
+	}
+	return facts, nil
+}
+
+// schedule is runNextSchedulableTask of Tekton's PipelineRun reconciler, with
+// "create a TaskRun" replaced by starting local processes.
+func (r *runner) schedule(facts *resources.PipelineRunFacts) error {
+	next, err := facts.DAGExecutionQueue()
+	if err != nil {
+		return err
+	}
+	for _, rpt := range next {
+		if err := resources.CheckMissingResultReferences(facts.State, rpt); err != nil {
+			next = nil
+			facts.ValidationFailedTask = append(facts.ValidationFailedTask, rpt)
+			if facts.ValidationFailedErrors == nil {
+				facts.ValidationFailedErrors = map[string]string{}
+			}
+			facts.ValidationFailedErrors[rpt.PipelineTask.Name] = err.Error()
+			r.validationFailed[rpt.PipelineTask.Name] = err.Error()
+			fmt.Fprintf(r.log, "task %s failed result validation: %v\n", rpt.PipelineTask.Name, err)
+		}
+	}
+	if fNext := facts.GetFinalTasks(); len(fNext) != 0 {
+		resources.ApplyPipelineTaskStateContext(fNext, facts.GetPipelineTaskStatus())
+		for _, rpt := range fNext {
+			refs, _, err := resources.ResolveResultRef(facts.State, rpt)
+			if err != nil {
+				fmt.Fprintf(r.log, "final task %s is not executed as it could not resolve task params: %v\n", rpt.PipelineTask.Name, err)
+				continue
+			}
+			resources.ApplyTaskResults(resources.PipelineRunState{rpt}, refs)
+			if err := rpt.EvaluateCEL(); err != nil {
+				return fmt.Errorf("error evaluating CEL of final task %s: %w", rpt.PipelineTask.Name, err)
+			}
+			next = append(next, rpt)
+		}
+	}
+	if r.finallyStart == nil && facts.IsFinalTaskStarted() {
+		r.setFinallyStart(facts)
+	}
+	for _, rpt := range next {
+		if rpt.IsFinalTask(facts) {
+			r.setFinallyStart(facts)
+		}
+		if rpt.Skip(facts).IsSkipped || rpt.IsFinallySkipped(facts).IsSkipped {
+			continue
+		}
+		resources.PropagateResults(rpt, facts.State)
+		r.start(rpt, facts)
+	}
+	return nil
+}
+
+func (r *runner) setFinallyStart(facts *resources.PipelineRunFacts) {
+	if r.finallyStart == nil {
+		now := r.clk.Now()
+		r.finallyStart = &now
+		r.pr.Status.FinallyStartTime = &metav1.Time{Time: now}
+	}
+	facts.TimeoutsState.FinallyStartTime = r.finallyStart
+}
+
+// start creates the TaskRun object for rpt and launches its execution.
+func (r *runner) start(rpt *resources.ResolvedPipelineTask, facts *resources.PipelineRunFacts) {
+	pt := resources.ApplyPipelineTaskContexts(rpt.PipelineTask, r.pr.Status, facts)
+	trName := resources.GetTaskRunName(r.pr.Status.ChildReferences, pt.Name, r.pr.Name)
+	now := r.clk.Now()
+	tr := &v1.TaskRun{
+		TypeMeta: metav1.TypeMeta{APIVersion: "tekton.dev/v1", Kind: "TaskRun"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: trName, Namespace: r.pr.Namespace, UID: types.UID(uuid.NewString()),
+			Labels: map[string]string{
+				pipeline.PipelineLabelKey:     r.pipeline.Name,
+				pipeline.PipelineRunLabelKey:  r.pr.Name,
+				pipeline.PipelineTaskLabelKey: pt.Name,
+			},
+		},
+		Spec: v1.TaskRunSpec{
+			Params:  pt.Params,
+			TaskRef: pt.TaskRef,
+			Retries: pt.Retries,
+			Timeout: r.taskTimeout(pt),
+		},
+	}
+	if pt.TaskRef != nil {
+		tr.Labels[pipeline.TaskLabelKey] = pt.TaskRef.Name
+	}
+	for _, w := range pt.Workspaces {
+		tr.Spec.Workspaces = append(tr.Spec.Workspaces, v1.WorkspaceBinding{Name: w.Name, SubPath: w.SubPath, EmptyDir: &corev1.EmptyDirVolumeSource{}})
+	}
+	tr.Status.InitializeConditions()
+	tr.Status.StartTime = &metav1.Time{Time: now}
+	r.taskRuns[trName] = tr
+	r.pr.Status.ChildReferences = append(r.pr.Status.ChildReferences, v1.ChildStatusReference{
+		TypeMeta:         runtimeTypeMeta("TaskRun"),
+		Name:             trName,
+		PipelineTaskName: pt.Name,
+	})
+	res := r.results[pt.Name]
+	res.Status, res.Started = StatusRunning, now
+	r.emit(pt.Name, StatusRunning, 1, "")
+
+	job := &job{pt: pt, tr: tr, rt: rpt.ResolvedTask, final: rpt.IsFinalTask(facts)}
+	ctx, cancel := context.WithCancelCause(r.ctx)
+	r.running[trName] = cancel
+	go func() {
+		r.sem <- struct{}{}
+		out := r.execute(ctx, job)
+		<-r.sem
+		cancel(nil)
+		r.done <- finished{trName: trName, out: out}
+	}()
+}
+
+func runtimeTypeMeta(kind string) runtime.TypeMeta {
+	return runtime.TypeMeta{APIVersion: "tekton.dev/v1", Kind: kind}
+}
+
+// taskTimeout is the TaskRun timeout Tekton would set: the pipeline task's
+// timeout, else the configured default.
+func (r *runner) taskTimeout(pt *v1.PipelineTask) *metav1.Duration {
+	if pt.Timeout != nil {
+		return pt.Timeout
+	}
+	return &metav1.Duration{Duration: time.Duration(config.FromContextOrDefaults(r.ctx).Defaults.DefaultTimeoutMinutes) * time.Minute}
+}
+
+func (r *runner) emit(task string, s TaskStatus, attempt int, reason string) {
+	if r.opts.Events != nil {
+		r.opts.Events(Event{Task: task, Final: r.results[task].Final, Status: s, Attempt: attempt, Reason: reason, Time: r.clk.Now()})
+	}
+}
+
+// errPipelineTimeout and friends are the cancellation causes of running TaskRuns.
+var (
+	errPipelineTimeout = errors.New(string(v1.TaskRunCancelledByPipelineTimeoutMsg))
+	errCancelled       = errors.New("TaskRun cancelled as the PipelineRun it belongs to has been cancelled")
+)
+
+// run is the reconcile loop.
+func (r *runner) run() (*Result, error) {
+	for _, d := range r.wsDirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("error creating workspace directory: %w", err)
+		}
+	}
+	r.cache = newCache(r.opts.Root, r.dir, r.cachingEnabled())
+	if err := r.recordObjects(); err != nil {
+		return nil, err
+	}
+	for _, name := range r.order {
+		r.emit(name, StatusPending, 0, "")
+	}
+	var cond *apis.Condition
+	cancelled := false
+	for {
+		r.enforceTimeouts()
+		facts, err := r.facts()
+		if err != nil {
+			r.cancelAll(errCancelled)
+			r.drain()
+			return nil, err
+		}
+		if !cancelled {
+			err := r.evaluateCEL(facts)
+			if err == nil {
+				err = r.schedule(facts)
+			}
+			if err != nil {
+				r.cancelAll(errCancelled)
+				r.drain()
+				cond = &apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionFalse, Reason: v1.PipelineRunReasonCELEvaluationFailed.String(), Message: err.Error()}
+				break
+			}
+		}
+		facts.ResetSkippedCache()
+		cond = facts.GetPipelineConditionStatus(r.ctx, r.pr, r.logger, r.clk)
+		if cancelled {
+			cond = &apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionFalse, Reason: v1.PipelineRunReasonCancelled.String(), Message: fmt.Sprintf("PipelineRun %q was cancelled", r.pr.Name)}
+		}
+		if cond.Status != corev1.ConditionUnknown {
+			if len(r.running) == 0 {
+				r.markSkipped(facts)
+				break
+			}
+			r.cancelAll(errPipelineTimeout)
+		} else if len(r.running) == 0 {
+			// Nothing running and nothing schedulable: Tekton would wait forever.
+			cond = &apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionFalse, Reason: v1.PipelineRunReasonFailed.String(), Message: "no task can be scheduled: " + cond.Message}
+			r.markSkipped(facts)
+			break
+		}
+		select {
+		case f := <-r.done:
+			r.finish(f)
+		case <-r.nextDeadline():
+		case <-r.ctx.Done():
+			if !cancelled {
+				cancelled = true
+				r.pr.Spec.Status = v1.PipelineRunSpecStatusCancelled
+				r.cancelAll(errCancelled)
+			}
+			f := <-r.done
+			r.finish(f)
+		}
+	}
+	return r.complete(cond)
+}
+
+// evaluateCEL evaluates the CEL when expressions of every task after the
+// substitutions, as each Tekton reconcile does.
+func (r *runner) evaluateCEL(facts *resources.PipelineRunFacts) error {
+	for _, rpt := range facts.State {
+		if err := rpt.EvaluateCEL(); err != nil {
+			return fmt.Errorf("error evaluating CEL of pipeline task %s: %w", rpt.PipelineTask.Name, err)
+		}
+	}
+	return nil
+}
+
+// drain waits for every running TaskRun to report back.
+func (r *runner) drain() {
+	for len(r.running) > 0 {
+		r.finish(<-r.done)
+	}
+}
+
+func (r *runner) cancelAll(cause error) {
+	for _, cancel := range r.running {
+		cancel(cause)
+	}
+}
+
+// enforceTimeouts cancels running TaskRuns once the PipelineRun's pipeline,
+// tasks or finally timeout elapsed, as Tekton's timeoutPipelineTasks does.
+func (r *runner) enforceTimeouts() {
+	ctx := r.ctx
+	pipelineTimedOut := r.pr.HasTimedOut(ctx, r.clk)
+	tasksTimedOut := r.finallyStart == nil && r.pr.HaveTasksTimedOut(ctx, r.clk)
+	finallyTimedOut := r.finallyStart != nil && r.pr.HasFinallyTimedOut(ctx, r.clk)
+	if !pipelineTimedOut && !tasksTimedOut && !finallyTimedOut {
+		return
+	}
+	for name, cancel := range r.running {
+		final := r.results[r.taskRuns[name].Labels[pipeline.PipelineTaskLabelKey]].Final
+		if pipelineTimedOut || (tasksTimedOut && !final) || (finallyTimedOut && final) {
+			cancel(errPipelineTimeout)
+		}
+	}
+}
+
+// nextDeadline fires when the next PipelineRun-level timeout elapses.
+func (r *runner) nextDeadline() <-chan time.Time {
+	start := r.pr.Status.StartTime.Time
+	var deadlines []time.Time
+	if d := r.pr.PipelineTimeout(r.ctx); d != 0 {
+		deadlines = append(deadlines, start.Add(d))
+	}
+	if d := r.pr.TasksTimeout(); d != nil && d.Duration != 0 && r.finallyStart == nil {
+		deadlines = append(deadlines, start.Add(d.Duration))
+	}
+	if d := r.pr.FinallyTimeout(); d != nil && d.Duration != 0 && r.finallyStart != nil {
+		deadlines = append(deadlines, r.finallyStart.Add(d.Duration))
+	}
+	now := r.clk.Now()
+	var soonest time.Duration = -1
+	for _, d := range deadlines {
+		if left := d.Sub(now); left > 0 && (soonest < 0 || left < soonest) {
+			soonest = left
+		}
+	}
+	if soonest < 0 {
+		return nil
+	}
+	return time.After(soonest + 10*time.Millisecond)
+}
+
+// finish records a TaskRun's outcome in its TaskRun status, like the TaskRun
+// reconciler would.
+func (r *runner) finish(f finished) {
+	delete(r.running, f.trName)
+	tr := r.taskRuns[f.trName]
+	out := f.out
+	ptName := tr.Labels[pipeline.PipelineTaskLabelKey]
+	now := r.clk.Now()
+	tr.Status.CompletionTime = &metav1.Time{Time: now}
+	tr.Status.Results = out.results
+	tr.Status.TaskSpec = out.spec
+	tr.Status.RetriesStatus = out.retries
+	res := r.results[ptName]
+	res.Finished, res.Attempts, res.Message, res.CacheKey = now, out.attempts, out.message, out.cacheKey
+	res.Results = resultStrings(out.results)
+	switch {
+	case out.ok:
+		tr.Status.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionTrue, Reason: v1.TaskRunReasonSuccessful.String(), Message: "All Steps have completed executing"})
+		res.Status, res.Reason = StatusSucceeded, v1.TaskRunReasonSuccessful.String()
+		if out.cachedFrom != "" {
+			res.Status, res.CachedFrom, res.Attempts = StatusCached, out.cachedFrom, 0
+		}
+	case out.cancel != nil:
+		tr.Spec.Status = v1.TaskRunSpecStatusCancelled
+		if errors.Is(out.cancel, errPipelineTimeout) {
+			tr.Spec.StatusMessage = v1.TaskRunCancelledByPipelineTimeoutMsg
+		}
+		tr.Status.MarkResourceFailed(v1.TaskRunReasonCancelled, errors.New(out.cancel.Error()))
+		res.Status, res.Reason = StatusFailed, v1.TaskRunReasonCancelled.String()
+		res.Message = out.cancel.Error()
+	default:
+		tr.Status.MarkResourceFailed(out.reason, errors.New(out.message))
+		res.Status, res.Reason = StatusFailed, out.reason.String()
+	}
+	r.emit(ptName, res.Status, max(out.attempts, 1), res.Reason)
+	_ = r.recordTaskRun(ptName, tr)
+}
+
+func resultStrings(results []v1.TaskRunResult) map[string]string {
+	if len(results) == 0 {
+		return nil
+	}
+	m := map[string]string{}
+	for _, res := range results {
+		if res.Value.Type == v1.ParamTypeString {
+			m[res.Name] = res.Value.StringVal
+			continue
+		}
+		b, _ := res.Value.MarshalJSON()
+		m[res.Name] = string(b)
+	}
+	return m
+}
+
+// markSkipped gives every task that never ran its Tekton skipping reason.
+func (r *runner) markSkipped(facts *resources.PipelineRunFacts) {
+	for _, rpt := range facts.State {
+		res := r.results[rpt.PipelineTask.Name]
+		if res.Status != StatusPending {
+			continue
+		}
+		if msg, ok := r.validationFailed[rpt.PipelineTask.Name]; ok {
+			res.Status, res.Reason, res.Message = StatusFailed, v1.PipelineRunReasonInvalidTaskResultReference.String(), msg
+			r.emit(res.Name, res.Status, 0, res.Reason)
+			continue
+		}
+		reason := rpt.Skip(facts).SkippingReason
+		if rpt.IsFinalTask(facts) {
+			reason = rpt.IsFinallySkipped(facts).SkippingReason
+		}
+		res.Status, res.Reason = StatusSkipped, string(reason)
+		r.emit(res.Name, res.Status, 0, res.Reason)
+	}
+}
+
+// complete builds the Result, writes the run record and returns it.
+func (r *runner) complete(cond *apis.Condition) (*Result, error) {
+	status := "Failed"
+	if cond.Status == corev1.ConditionTrue {
+		status = "Succeeded"
+		r.pr.Status.MarkSucceeded(cond.Reason, "%s", cond.Message)
+	} else {
+		r.pr.Status.MarkFailed(cond.Reason, "%s", cond.Message)
+	}
+	r.pr.Status.CompletionTime = &metav1.Time{Time: r.clk.Now()}
+	res := &Result{
+		RunID: r.opts.RunID, Pipeline: r.pipeline.Name, PipelineRun: r.pr.Name, Dir: r.dir,
+		Status: status, Reason: cond.Reason, Message: cond.Message,
+		Params:  r.effectiveParams(),
+		Started: r.pr.Status.StartTime.Time, Finished: r.pr.Status.CompletionTime.Time,
+	}
+	for _, name := range r.order {
+		res.Tasks = append(res.Tasks, *r.results[name])
+	}
+	r.summarize(res)
+	if err := r.recordRun(res); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// effectiveParams returns the params the run used: defaults overridden by Options.Params.
+func (r *runner) effectiveParams() map[string]string {
+	out := map[string]string{}
+	for _, ps := range r.pipeline.Spec.Params {
+		if ps.Default != nil && ps.Default.Type == v1.ParamTypeString {
+			out[ps.Name] = ps.Default.StringVal
+		}
+	}
+	for k, v := range r.opts.Params {
+		out[k] = v
+	}
+	return out
+}
+
+// summarize fills the gate, model version and metrics of a run from the
+// Pipeline's mlpipe annotations and the task results.
+func (r *runner) summarize(res *Result) {
+	ann := r.pipeline.Annotations
+	if gt := ann[GateTaskAnnotation]; gt != "" {
+		g := &Gate{Task: gt, Metric: ann[GateMetricAnnotation]}
+		if f, err := strconv.ParseFloat(ann[GateThresholdAnnotation], 64); err == nil {
+			g.Threshold = &f
+		}
+		if t := res.Task(gt); t != nil && t.Results != nil {
+			for _, name := range []string{g.Metric, "metric-value"} {
+				if v, ok := t.Results[name]; ok && name != "" {
+					if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+						g.Value = &f
+						break
+					}
+				}
+			}
+			if v, ok := t.Results["passed"]; ok {
+				b := strings.TrimSpace(v) == "true"
+				g.Passed = &b
+			}
+			if uri, ok := t.Results["metrics-uri"]; ok {
+				if src := localPath(uri); src != "" {
+					dst := filepath.Join(r.dir, "metrics.json")
+					if copyFile(src, dst) == nil {
+						res.Metrics = dst
+					}
+				}
+			}
+		}
+		res.Gate = g
+	}
+	for _, name := range r.order {
+		if v, ok := r.results[name].Results["model-version"]; ok && r.results[name].Status != StatusFailed {
+			res.ModelVersion = v
+		}
+	}
+}
+
+// localPath turns a file:// URI or an absolute path into a local path; "" otherwise.
+func localPath(uri string) string {
+	uri = strings.TrimSpace(uri)
+	switch {
+	case strings.HasPrefix(uri, "file://"):
+		return strings.TrimPrefix(uri, "file://")
+	case filepath.IsAbs(uri):
+		return uri
+	}
+	return ""
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// cachingEnabled applies the Pipeline's mlpipe.dev/cache switch (default on) and --no-cache.
+func (r *runner) cachingEnabled() bool {
+	if r.opts.NoCache {
+		return false
+	}
+	return r.pipeline.Annotations[CacheAnnotation] != "false"
+}
