@@ -1,0 +1,142 @@
+/*
+Copyright 2026 The mlpipe Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command dev-cluster runs the integration tests' control plane (etcd, kube-apiserver, Tekton Pipelines'
+// controller, and a stand-in kubelet) until interrupted, for trying generated pipelines by hand. Start it with
+// hack/dev-cluster.sh, which builds the tools first.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+
+	"github.com/mlpipe/mlpipe/test/cluster"
+)
+
+// listFlag collects a repeated flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func main() {
+	var results, fails, flags, namespaces listFlag
+	dir := flag.String("dir", "", "directory for the kubeconfig and logs (default <repo>/.cache/dev-cluster)")
+	kubelet := flag.Bool("kubelet", true, "complete every TaskRun's Pod as a kubelet would (otherwise Pods stay Pending)")
+	triggers := flag.Bool("triggers", false, "also install Tekton Triggers' CRDs")
+	flag.Var(&results, "result", "TASK.RESULT=VALUE the stand-in kubelet reports for a pipeline task (repeatable), e.g. evaluate.passed=false")
+	flag.Var(&fails, "fail", "pipeline task whose last step the stand-in kubelet fails with exit code 1 (repeatable)")
+	flag.Var(&flags, "feature-flag", "KEY=VALUE for Tekton's feature-flags ConfigMap (repeatable)")
+	flag.Var(&namespaces, "namespace", "namespace to create, with its default ServiceAccount (repeatable)")
+	flag.Parse()
+	log.SetFlags(0)
+	log.SetPrefix("dev-cluster: ")
+
+	outcomes, err := parseOutcomes(results, fails)
+	if err != nil {
+		log.Fatal(err)
+	}
+	featureFlags := map[string]string{"set-security-context": "true"}
+	for _, f := range flags {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			log.Fatalf("-feature-flag %q: want KEY=VALUE", f)
+		}
+		featureFlags[k] = v
+	}
+	if *dir == "" {
+		root, err := cluster.RepoRoot()
+		if err != nil {
+			log.Fatal(err)
+		}
+		*dir = filepath.Join(root, ".cache", "dev-cluster")
+	}
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		log.Fatal(err)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	startCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	c, err := cluster.New(startCtx, cluster.Options{Dir: *dir, Triggers: *triggers, FeatureFlags: featureFlags, Logf: log.Printf})
+	cancel()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer func() {
+		if err := c.Stop(); err != nil {
+			log.Print(err)
+		}
+	}()
+	for _, ns := range namespaces {
+		if _, err := c.CreateNamespace(ctx, ns, false); err != nil {
+			log.Print(err)
+			return
+		}
+	}
+
+	log.Printf("up in %s; logs in %s", c.Timings, c.Dir)
+	fmt.Printf("export KUBECONFIG=%s\n", c.Kubeconfig)
+	fmt.Printf("export PATH=%s:%s:$PATH\n", filepath.Dir(c.Tools.Kubectl), filepath.Dir(c.Tools.Tkn))
+	if *kubelet {
+		log.Printf("stand-in kubelet: completing every TaskRun Pod (outcomes: %v); Ctrl-C to stop", outcomes)
+		if err := c.RunKubelet(ctx, outcomes, func(tr *v1.TaskRun, o cluster.TaskOutcome) {
+			log.Printf("completed %s/%s (exit %d, results %v)", tr.Namespace, tr.Name, o.ExitCode, o.Results)
+		}); err != nil {
+			log.Print(err)
+		}
+	} else {
+		log.Print("no kubelet: TaskRun Pods stay Pending; Ctrl-C to stop")
+		<-ctx.Done()
+	}
+	log.Print("stopping")
+}
+
+// parseOutcomes turns -result TASK.RESULT=VALUE and -fail TASK flags into outcomes.
+func parseOutcomes(results, fails []string) (cluster.Outcomes, error) {
+	outcomes := cluster.Outcomes{}
+	for _, r := range results {
+		key, value, ok := strings.Cut(r, "=")
+		task, name, ok2 := strings.Cut(key, ".")
+		if !ok || !ok2 || task == "" || name == "" {
+			return nil, fmt.Errorf("-result %q: want TASK.RESULT=VALUE", r)
+		}
+		o := outcomes[task]
+		if o.Results == nil {
+			o.Results = map[string]string{}
+		}
+		o.Results[name] = value
+		outcomes[task] = o
+	}
+	sort.Strings(fails)
+	for _, task := range fails {
+		o := outcomes[task]
+		o.ExitCode = 1
+		outcomes[task] = o
+	}
+	return outcomes, nil
+}
