@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo deve
 LDFLAGS := -X github.com/mlpipe/mlpipe/pkg/commands.Version=$(VERSION)
 # Tools for the integration tests (kube-apiserver, etcd, Tekton's controller, MinIO, tkn) live here, keyed by version.
 export MLPIPE_TOOLS_CACHE ?= $(CURDIR)/.cache/tools
-TOOLS_ENV = eval "$$(hack/tools-env.sh)"
+TOOLS_ENV = eval "$$(hack/tools-env.sh)"; eval "$$(hack/build-triggers.sh --env)"
 
 .PHONY: help
 help: ## Show this help
@@ -33,8 +33,9 @@ verify-generated: ## Fail when tasks/ (or generated code) is stale
 	@if [ -x hack/verify-codegen.sh ]; then hack/verify-codegen.sh; fi
 
 .PHONY: tools
-tools: ## Build the real test parts into .cache/tools once (kube-apiserver, etcd, Tekton controller, MinIO, tkn)
+tools: ## Build the real test parts into .cache/tools once (kube-apiserver, etcd, Tekton controller, Triggers, MinIO, tkn)
 	hack/build-tools.sh
+	hack/build-triggers.sh
 
 .PHONY: vet
 vet: ## go vet and gofmt
@@ -56,6 +57,7 @@ test-integration: tools ## Integration tests only (real API server, Tekton contr
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 60s)
 	$(GO) test ./pkg/spec -run '^$$' -fuzz FuzzLoad -fuzztime $${FUZZTIME:-60s}
+	$(GO) test ./pkg/events -run '^$$' -fuzz FuzzDecode -fuzztime $${FUZZTIME:-60s}
 
 .PHONY: bench
 bench: tools ## Benchmarks; writes a table to bench/results.md

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/mlpipe/mlpipe/pkg/apis/mlpipe/v1alpha1"
 	"github.com/tektoncd/pipeline/pkg/apis/config"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"github.com/tektoncd/pipeline/pkg/reconciler/pipelinerun/resources"
@@ -51,6 +52,19 @@ func decodePipeline(data []byte) (*v1.Pipeline, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+func decodeSchedule(ctx context.Context, data []byte) (*v1alpha1.PipelineSchedule, error) {
+	s := &v1alpha1.PipelineSchedule{}
+	if err := strict("schedule.yaml", data, s); err != nil {
+		return nil, err
+	}
+	c := s.DeepCopy()
+	c.SetDefaults(ctx)
+	if err := c.Validate(ctx); err != nil {
+		return nil, fmt.Errorf("schedule.yaml: PipelineSchedule %s: %w", s.Name, err)
+	}
+	return s, nil
 }
 
 func decodePipelineRun(data []byte) (*v1.PipelineRun, error) {

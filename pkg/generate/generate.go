@@ -30,6 +30,7 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/mlpipe/mlpipe/pkg/apis/mlpipe/v1alpha1"
 	"github.com/mlpipe/mlpipe/pkg/spec"
 	"github.com/mlpipe/mlpipe/templates"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
@@ -64,7 +65,9 @@ type Output struct {
 	Tasks       []*v1.Task
 	Pipeline    *v1.Pipeline
 	PipelineRun *v1.PipelineRun
-	Files       []File
+	// Schedule is the PipelineSchedule of spec.triggers.schedule, nil without one.
+	Schedule *v1alpha1.PipelineSchedule
+	Files    []File
 }
 
 // Renderer holds parsed templates; it is safe for concurrent use.
@@ -219,6 +222,25 @@ func (r *Renderer) Generate(ctx context.Context, p *spec.MLPipeline, opts Option
 		return nil, err
 	}
 	out.Files = append(out.Files, File{Name: "workspace-template.yaml", Data: data})
+
+	if pd.Schedule != nil {
+		if data, err = r.render("schedule.yaml.tmpl", pd); err != nil {
+			return nil, err
+		}
+		if out.Schedule, err = decodeSchedule(ctx, data); err != nil {
+			return nil, err
+		}
+		out.Files = append(out.Files, File{Name: "schedule.yaml", Data: data})
+		resources = append(resources, "schedule.yaml")
+	}
+	triggers, err := r.triggerFiles(ctx, p, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range triggers {
+		out.Files = append(out.Files, f)
+		resources = append(resources, f.Name)
+	}
 
 	pd.Resources = resources
 	if data, err = r.render("kustomization.yaml.tmpl", pd); err != nil {

@@ -94,6 +94,15 @@ type PipelineData struct {
 	WorkspaceSize   string
 	StorageClass    string
 	Resources       []string
+	// Schedule is spec.triggers.schedule, nil without one.
+	Schedule *ScheduleData
+}
+
+// ScheduleData is what schedule.yaml.tmpl renders.
+type ScheduleData struct {
+	Cron, TimeZone, ConcurrencyPolicy string
+	StartingDeadlineSeconds           int64
+	Suspend                           bool
 }
 
 // stepParams returns the params a step's Task declares, with the reusable Task's defaults.

@@ -111,7 +111,11 @@ func newPlan(p *spec.MLPipeline, opts Options) *plan {
 	}
 	var gate []WhenData
 	if opts.When == WhenCEL {
-		gate = []WhenData{{CEL: fmt.Sprintf("double('$(tasks.evaluate.results.metric-value)') %s double('$(params.threshold)')", ev.Operator)}}
+		// Tekton evaluates CEL on every reconcile, also before evaluate has run, when the
+		// result reference is still literal text: the matches() guard makes that false
+		// instead of a conversion error that would fail the PipelineRun.
+		const v = "'$(tasks.evaluate.results.metric-value)'"
+		gate = []WhenData{{CEL: fmt.Sprintf("%s.matches('^[-+0-9.eE]+$') && double(%s) %s double('$(params.threshold)')", v, v, ev.Operator)}}
 	} else {
 		gate = []WhenData{{Input: "$(tasks.evaluate.results.passed)", Operator: "in", Values: []string{"true"}}}
 	}
@@ -194,6 +198,12 @@ func newPlan(p *spec.MLPipeline, opts Options) *plan {
 		}
 		names = append(names, td.Step)
 		pd.PipelineTasks = append(pd.PipelineTasks, t)
+	}
+	if t := p.Spec.Triggers; t != nil && t.Schedule != nil {
+		pd.Schedule = &ScheduleData{Cron: t.Schedule.Cron, TimeZone: t.Schedule.TimeZone, ConcurrencyPolicy: t.Schedule.ConcurrencyPolicy, Suspend: t.Schedule.Suspend}
+		if d := t.Schedule.StartingDeadlineSeconds; d != nil {
+			pd.Schedule.StartingDeadlineSeconds = *d
+		}
 	}
 	pl.pipeline = pd
 	return pl

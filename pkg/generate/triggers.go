@@ -42,7 +42,7 @@ const (
 	// InterceptorName is the ClusterInterceptor (and the path it serves).
 	InterceptorName = "mlpipe-s3"
 	// InterceptorNamespace is where cmd/mlpipe-webhooks runs.
-	InterceptorNamespace = "mlpipe-system"
+	InterceptorNamespace = "mlpipe"
 	// InterceptorService is its Service.
 	InterceptorService = "mlpipe-webhooks"
 	// InterceptorServiceAccount is its ServiceAccount, granted read access to each trigger's Secret.

@@ -1,0 +1,59 @@
+/*
+Copyright 2026 The mlpipe Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command controller runs mlpipe's PipelineSchedule reconciler on knative's sharedmain
+// (injection, leader election, metrics and logging from config-* ConfigMaps).
+package main
+
+import (
+	"flag"
+	"time"
+
+	"github.com/mlpipe/mlpipe/pkg/reconciler/pipelineschedule"
+	filteredinformerfactory "github.com/tektoncd/pipeline/pkg/client/injection/informers/factory/filtered"
+	"k8s.io/utils/clock"
+	"knative.dev/pkg/injection"
+	"knative.dev/pkg/injection/sharedmain"
+	"knative.dev/pkg/signals"
+)
+
+// Client-side API limits used when the flags are not set.
+const (
+	DefaultQPS   = 50
+	DefaultBurst = 100
+)
+
+func main() {
+	statusSync := flag.Duration("status-sync-period", 5*time.Minute, "how stale per-slot status fields (lastScheduleTime, nextScheduleTime, active) may get; conditions are written at once")
+	disableHA := flag.Bool("disable-ha", false, "run without leader election (every replica reconciles every schedule; run names still make each slot run once)")
+	// --kube-api-qps and --kube-api-burst (or KUBE_API_QPS / KUBE_API_BURST) come from knative's
+	// flags. Unset, they default here to 50 and 100: slots beyond the limit wait (late, never
+	// dropped), and each slot costs about one request.
+	cfg := injection.ParseAndGetRESTConfigOrDie()
+	if cfg.QPS == 0 {
+		cfg.QPS = DefaultQPS
+	}
+	if cfg.Burst == 0 {
+		cfg.Burst = DefaultBurst
+	}
+
+	ctx := filteredinformerfactory.WithSelectors(signals.NewContext(), pipelineschedule.RunSelector)
+	if *disableHA {
+		ctx = sharedmain.WithHADisabled(ctx)
+	}
+	sharedmain.MainWithConfig(ctx, pipelineschedule.ControllerName, cfg,
+		pipelineschedule.NewController(pipelineschedule.Options{StatusSyncPeriod: *statusSync}, clock.RealClock{}))
+}

@@ -1,0 +1,154 @@
+/*
+Copyright 2026 The mlpipe Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package pipelineschedule
+
+import (
+	"context"
+	"time"
+
+	mlpipescheme "github.com/mlpipe/mlpipe/pkg/client/clientset/versioned/scheme"
+	mlpipeclient "github.com/mlpipe/mlpipe/pkg/client/injection/client"
+	scheduleinformer "github.com/mlpipe/mlpipe/pkg/client/injection/informers/mlpipe/v1alpha1/pipelineschedule"
+	"github.com/mlpipe/mlpipe/pkg/policy"
+	"github.com/mlpipe/mlpipe/pkg/reconciler/pipelineschedule/resources"
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	pipelineclient "github.com/tektoncd/pipeline/pkg/client/injection/client"
+	filteredruninformer "github.com/tektoncd/pipeline/pkg/client/injection/informers/pipeline/v1/pipelinerun/filtered"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
+	kubeclient "knative.dev/pkg/client/injection/kube/client"
+	"knative.dev/pkg/configmap"
+	"knative.dev/pkg/controller"
+	"knative.dev/pkg/injection"
+	"knative.dev/pkg/logging"
+	"knative.dev/pkg/reconciler"
+)
+
+// ControllerName names the controller in logs and leader election.
+const ControllerName = "pipelineschedule-controller"
+
+// RunSelector selects the PipelineRuns the controller watches: every run of a Pipeline.
+// Pass it to filteredinformerfactory.WithSelectors before injection starts.
+const RunSelector = policy.PipelineLabel
+
+// Options configure the controller.
+type Options struct {
+	// StatusSyncPeriod: see Reconciler.StatusSyncPeriod.
+	StatusSyncPeriod time.Duration
+}
+
+// NewController returns the constructor sharedmain calls.
+func NewController(opts Options, clk clock.PassiveClock) injection.ControllerConstructor {
+	return func(ctx context.Context, _ configmap.Watcher) *controller.Impl {
+		logger := logging.FromContext(ctx)
+		schedules := scheduleinformer.Get(ctx)
+		runs := filteredruninformer.Get(ctx, RunSelector)
+		// Keep only what the reconciler reads: thousands of runs stay cheap to cache.
+		if err := runs.Informer().SetTransform(slimRun); err != nil {
+			logger.Fatalw("error setting the PipelineRun transform", "error", err)
+		}
+		metrics, err := NewMetrics(nil)
+		if err != nil {
+			logger.Fatalw("error creating metrics", "error", err)
+		}
+		r := &Reconciler{
+			MLPipe:           mlpipeclient.Get(ctx),
+			Tekton:           pipelineclient.Get(ctx),
+			ScheduleLister:   schedules.Lister(),
+			RunLister:        runs.Lister(),
+			Recorder:         eventRecorder(ctx),
+			Clock:            clk,
+			StatusSyncPeriod: opts.StatusSyncPeriod,
+			Metrics:          metrics,
+		}
+		impl := controller.NewContext(ctx, r, controller.ControllerOptions{WorkQueueName: "PipelineSchedules", Logger: logger})
+		r.EnqueueAfter = impl.EnqueueKeyAfter
+		r.LeaderAwareFuncs = reconciler.LeaderAwareFuncs{
+			PromoteFunc: func(bkt reconciler.Bucket, enq func(reconciler.Bucket, types.NamespacedName)) error {
+				all, err := schedules.Lister().List(labels.Everything())
+				if err != nil {
+					return err
+				}
+				for _, s := range all {
+					enq(bkt, types.NamespacedName{Namespace: s.Namespace, Name: s.Name})
+				}
+				return nil
+			},
+		}
+		schedules.Informer().AddEventHandler(controller.HandleAll(impl.Enqueue))
+		runs.Informer().AddEventHandler(cache.FilteringResourceEventHandler{
+			FilterFunc: hasScheduleLabel,
+			Handler:    controller.HandleAll(impl.EnqueueLabelOfNamespaceScopedResource("", resources.ScheduleLabel)),
+		})
+		return impl
+	}
+}
+
+// slimRun drops the parts of a PipelineRun the reconciler never reads.
+func slimRun(obj any) (any, error) {
+	run, ok := obj.(*pipelinev1.PipelineRun)
+	if !ok {
+		return obj, nil
+	}
+	slim := &pipelinev1.PipelineRun{
+		TypeMeta: run.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Name: run.Name, Namespace: run.Namespace, UID: run.UID, ResourceVersion: run.ResourceVersion,
+			Generation: run.Generation, CreationTimestamp: run.CreationTimestamp, DeletionTimestamp: run.DeletionTimestamp,
+			Labels: run.Labels, OwnerReferences: run.OwnerReferences,
+		},
+		Spec: pipelinev1.PipelineRunSpec{PipelineRef: run.Spec.PipelineRef, Status: run.Spec.Status},
+	}
+	if v, ok := run.Annotations[resources.ScheduledTimeAnnotation]; ok {
+		slim.Annotations = map[string]string{resources.ScheduledTimeAnnotation: v}
+	}
+	slim.Status.Conditions = run.Status.Conditions
+	slim.Status.StartTime = run.Status.StartTime
+	slim.Status.CompletionTime = run.Status.CompletionTime
+	return slim, nil
+}
+
+// hasScheduleLabel passes the runs a schedule started.
+func hasScheduleLabel(obj any) bool {
+	m, ok := obj.(metav1.Object)
+	if !ok {
+		return false
+	}
+	_, has := m.GetLabels()[resources.ScheduleLabel]
+	return has
+}
+
+// eventRecorder returns the recorder in ctx, or one that writes Events through the API
+// (the correlator aggregates repeats, so a noisy schedule cannot flood the API server).
+func eventRecorder(ctx context.Context) record.EventRecorder {
+	if r := controller.GetEventRecorder(ctx); r != nil {
+		return r
+	}
+	b := record.NewBroadcaster()
+	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kubeclient.Get(ctx).CoreV1().Events("")})
+	go func() {
+		<-ctx.Done()
+		b.Shutdown()
+	}()
+	return b.NewRecorder(mlpipescheme.Scheme, corev1.EventSource{Component: ControllerName})
+}

@@ -1,0 +1,380 @@
+/*
+Copyright 2026 The mlpipe Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package pipelineschedule is the reconciler that starts a PipelineRun on every slot of a
+// PipelineSchedule, exactly once per slot.
+package pipelineschedule
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/mlpipe/mlpipe/pkg/apis/mlpipe/v1alpha1"
+	mlpipeclient "github.com/mlpipe/mlpipe/pkg/client/clientset/versioned"
+	listers "github.com/mlpipe/mlpipe/pkg/client/listers/mlpipe/v1alpha1"
+	"github.com/mlpipe/mlpipe/pkg/cron"
+	"github.com/mlpipe/mlpipe/pkg/policy"
+	"github.com/mlpipe/mlpipe/pkg/reconciler/pipelineschedule/resources"
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	pipelineclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
+	pipelinelisters "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
+	"knative.dev/pkg/controller"
+	"knative.dev/pkg/logging"
+	"knative.dev/pkg/reconciler"
+)
+
+// MaxMissedSlots is how many missed slots are counted before a warning: past it the
+// controller warns (as the CronJob controller does) and still starts only the latest.
+const MaxMissedSlots = 100
+
+// Event reasons.
+const (
+	ReasonInvalidSchedule = "InvalidSchedule"
+	ReasonMissedSchedule  = "MissedSchedule"
+	ReasonTooManyMissed   = "TooManyMissedSlots"
+	ReasonSkippedByPolicy = "SkippedByConcurrencyPolicy"
+	ReasonReplaced        = "ReplacedActiveRun"
+	ReasonNameConflict    = "RunNameConflict"
+	ReasonPruneFailed     = "PruneFailed"
+)
+
+// Reconciler starts the runs of PipelineSchedules.
+type Reconciler struct {
+	reconciler.LeaderAwareFuncs
+
+	MLPipe         mlpipeclient.Interface
+	Tekton         pipelineclient.Interface
+	ScheduleLister listers.PipelineScheduleLister
+	// RunLister lists PipelineRuns that carry tekton.dev/pipeline: ours and everyone
+	// else's runs of the same Pipelines (the concurrency policy spans them).
+	RunLister pipelinelisters.PipelineRunLister
+	Recorder  record.EventRecorder
+	Clock     clock.PassiveClock
+	// EnqueueAfter requeues a schedule for its next slot.
+	EnqueueAfter func(key types.NamespacedName, d time.Duration)
+	// StatusSyncPeriod bounds how stale the status fields that change every slot
+	// (lastScheduleTime, nextScheduleTime, active) may get: they are written at most
+	// this often, so a slot costs one API request (the create). Conditions, the
+	// observed generation and the window are written at once.
+	StatusSyncPeriod time.Duration
+	Metrics          *Metrics
+
+	mu        sync.Mutex
+	lastWrite map[types.NamespacedName]time.Time
+}
+
+// Check that our Reconciler implements controller.Reconciler and is leader aware.
+var (
+	_ controller.Reconciler  = (*Reconciler)(nil)
+	_ reconciler.LeaderAware = (*Reconciler)(nil)
+)
+
+// Reconcile implements controller.Reconciler.
+func (r *Reconciler) Reconcile(ctx context.Context, key string) error {
+	logger := logging.FromContext(ctx)
+	ns, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		logger.Errorf("invalid resource key %q: %v", key, err)
+		return nil
+	}
+	nn := types.NamespacedName{Namespace: ns, Name: name}
+	if !r.IsLeaderFor(nn) {
+		return nil
+	}
+	original, err := r.ScheduleLister.PipelineSchedules(ns).Get(name)
+	if apierrors.IsNotFound(err) {
+		logger.Debugf("PipelineSchedule %s is gone", key)
+		r.forget(nn)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s := original.DeepCopy()
+	s.SetDefaults(ctx)
+	s.Status.InitializeConditions()
+	next, rerr := r.ReconcileKind(ctx, s)
+	if err := r.writeStatus(ctx, original, s); err != nil {
+		return err
+	}
+	if !next.IsZero() && r.EnqueueAfter != nil {
+		r.EnqueueAfter(nn, next.Sub(r.Clock.Now()))
+	}
+	return rerr
+}
+
+// ReconcileKind starts the run of the latest due slot of s, if any, updates s.Status in
+// memory and returns the next slot (zero when suspended or invalid).
+func (r *Reconciler) ReconcileKind(ctx context.Context, s *v1alpha1.PipelineSchedule) (time.Time, error) {
+	now := r.Clock.Now()
+	sched, err := cron.Parse(s.Spec.AllSchedules(), s.Spec.TimeZone)
+	if err != nil {
+		if s.Status.GetCondition(v1alpha1.ConditionScheduleValid).IsTrue() || s.Status.GetCondition(v1alpha1.ConditionScheduleValid).IsUnknown() {
+			r.Recorder.Eventf(s, corev1.EventTypeWarning, ReasonInvalidSchedule, "%v", err)
+		}
+		s.Status.MarkScheduleInvalid(ReasonInvalidSchedule, "%v", err)
+		s.Status.NextScheduleTime = nil
+		s.Status.ObservedGeneration = s.Generation
+		return time.Time{}, controller.NewPermanentError(err)
+	}
+	s.Status.MarkScheduleValid()
+
+	owned, all := r.runs(s)
+	r.observeRuns(s, owned)
+
+	// An edit (or a resume, which is an edit) never fires a run by itself: slots up to
+	// now are out of the window. A new schedule counts slots from its creation.
+	if s.Status.ObservedGeneration != s.Generation {
+		start := now
+		if s.Status.ObservedGeneration == 0 && s.Status.WindowStart == nil {
+			start = s.CreationTimestamp.Time
+		}
+		s.Status.WindowStart = &metav1.Time{Time: start}
+		s.Status.ObservedGeneration = s.Generation
+	}
+	if s.Spec.Suspend {
+		s.Status.WindowStart = &metav1.Time{Time: now}
+		s.Status.NextScheduleTime = nil
+		return time.Time{}, nil
+	}
+	next := sched.Next(now)
+	s.Status.NextScheduleTime = &metav1.Time{Time: next}
+
+	baseline := s.Status.WindowStart.Time
+	if last := s.Status.LastScheduleTime; last != nil && last.After(baseline) {
+		baseline = last.Time
+	}
+	missed, slot := sched.Missed(baseline, now, MaxMissedSlots)
+	if missed == 0 {
+		return next, r.prune(ctx, s, owned)
+	}
+	if missed > MaxMissedSlots && s.Spec.StartingDeadlineSeconds == nil {
+		r.Recorder.Eventf(s, corev1.EventTypeWarning, ReasonTooManyMissed,
+			"more than %d slots missed since %s: starting only the latest (%s); set spec.startingDeadlineSeconds to bound catch-up",
+			MaxMissedSlots, baseline.UTC().Format(time.RFC3339), slot.UTC().Format(time.RFC3339))
+	}
+	if missed > 1 {
+		r.Metrics.missed(ctx, s, int64(missed-1))
+	}
+	if d := s.Spec.StartingDeadlineSeconds; d != nil && now.Sub(slot) > time.Duration(*d)*time.Second {
+		r.Recorder.Eventf(s, corev1.EventTypeWarning, ReasonMissedSchedule,
+			"slot %s missed: %s late, past startingDeadlineSeconds %d", slot.UTC().Format(time.RFC3339), now.Sub(slot).Round(time.Second), *d)
+		r.Metrics.missed(ctx, s, 1)
+		s.Status.WindowStart = &metav1.Time{Time: slot}
+		return next, r.prune(ctx, s, owned)
+	}
+
+	run := resources.MakePipelineRun(s, slot)
+	pipeline := ""
+	if ref := s.Spec.PipelineRunTemplate.PipelineRef; ref != nil {
+		pipeline = ref.Name
+	}
+	decision := policy.Decide(policy.Policy(s.Spec.ConcurrencyPolicy), policy.Active(policy.RunsOf(pipeline, all)), run.Name)
+	switch decision.Action {
+	case policy.Skip:
+		r.Recorder.Eventf(s, corev1.EventTypeNormal, ReasonSkippedByPolicy, "slot %s skipped: %s", slot.UTC().Format(time.RFC3339), decision.Reason)
+		r.Metrics.skipped(ctx, s)
+		s.Status.WindowStart = &metav1.Time{Time: slot}
+		return next, r.prune(ctx, s, owned)
+	case policy.CancelThenStart:
+		for _, a := range decision.Cancel {
+			if _, err := r.Tekton.TektonV1().PipelineRuns(a.Namespace).Patch(ctx, a.Name, types.MergePatchType, policy.CancelPatch, metav1.PatchOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				return next, fmt.Errorf("error cancelling PipelineRun %s for Replace: %w", a.Name, err)
+			}
+		}
+		r.Recorder.Eventf(s, corev1.EventTypeNormal, ReasonReplaced, "slot %s: %s", slot.UTC().Format(time.RFC3339), decision.Reason)
+	}
+
+	if err := r.create(ctx, s, run); err != nil {
+		return next, err
+	}
+	r.Metrics.created(ctx, s, now.Sub(slot))
+	s.Status.LastScheduleTime = &metav1.Time{Time: slot}
+	return next, r.prune(ctx, s, owned)
+}
+
+// create creates the slot's run. A run of that name that we own is the same slot started
+// before (a restart, a second replica): success. One we do not own is never adopted.
+func (r *Reconciler) create(ctx context.Context, s *v1alpha1.PipelineSchedule, run *pipelinev1.PipelineRun) error {
+	_, err := r.Tekton.TektonV1().PipelineRuns(run.Namespace).Create(ctx, run, metav1.CreateOptions{})
+	if err == nil {
+		s.Status.MarkRunCreated()
+		return nil
+	}
+	if !apierrors.IsAlreadyExists(err) {
+		s.Status.MarkRunNotCreated("CreateFailed", "creating PipelineRun %s: %v", run.Name, err)
+		return fmt.Errorf("error creating PipelineRun %s: %w", run.Name, err)
+	}
+	existing, gerr := r.RunLister.PipelineRuns(run.Namespace).Get(run.Name)
+	if apierrors.IsNotFound(gerr) {
+		existing, gerr = r.Tekton.TektonV1().PipelineRuns(run.Namespace).Get(ctx, run.Name, metav1.GetOptions{})
+	}
+	if gerr != nil {
+		return fmt.Errorf("error reading existing PipelineRun %s: %w", run.Name, gerr)
+	}
+	if metav1.IsControlledBy(existing, s) {
+		s.Status.MarkRunCreated()
+		return nil
+	}
+	r.Recorder.Eventf(s, corev1.EventTypeWarning, ReasonNameConflict,
+		"PipelineRun %s already exists and is not owned by this schedule: slot %s not started", run.Name, run.Annotations[resources.ScheduledTimeAnnotation])
+	s.Status.MarkRunNotCreated(ReasonNameConflict, "PipelineRun %s exists and belongs to someone else; it was not adopted", run.Name)
+	// The slot is consumed: retrying would meet the same conflict.
+	slot, _ := resources.ScheduledTime(run)
+	s.Status.WindowStart = &metav1.Time{Time: slot}
+	return nil
+}
+
+// runs returns the runs this schedule owns and every run in its namespace that the lister holds.
+func (r *Reconciler) runs(s *v1alpha1.PipelineSchedule) (owned, all []*pipelinev1.PipelineRun) {
+	all, _ = r.RunLister.PipelineRuns(s.Namespace).List(labels.Everything())
+	for _, run := range all {
+		if run.Labels[resources.ScheduleLabel] == s.Name && metav1.IsControlledBy(run, s) {
+			owned = append(owned, run)
+		}
+	}
+	return owned, all
+}
+
+// observeRuns derives lastScheduleTime, lastSuccessfulTime and active from the owned runs:
+// the runs are the record, so a lost status write loses nothing.
+func (r *Reconciler) observeRuns(s *v1alpha1.PipelineSchedule, owned []*pipelinev1.PipelineRun) {
+	var active []corev1.ObjectReference
+	for _, run := range owned {
+		if slot, ok := resources.ScheduledTime(run); ok {
+			if s.Status.LastScheduleTime == nil || slot.After(s.Status.LastScheduleTime.Time) {
+				s.Status.LastScheduleTime = &metav1.Time{Time: slot}
+			}
+		}
+		if !run.IsDone() {
+			active = append(active, corev1.ObjectReference{
+				APIVersion: pipelinev1.SchemeGroupVersion.String(), Kind: "PipelineRun",
+				Namespace: run.Namespace, Name: run.Name, UID: run.UID,
+			})
+			continue
+		}
+		if run.Status.GetCondition("Succeeded").IsTrue() && run.Status.CompletionTime != nil {
+			if s.Status.LastSuccessfulTime == nil || run.Status.CompletionTime.After(s.Status.LastSuccessfulTime.Time) {
+				s.Status.LastSuccessfulTime = run.Status.CompletionTime.DeepCopy()
+			}
+		}
+	}
+	sort.Slice(active, func(i, j int) bool { return active[i].Name < active[j].Name })
+	s.Status.Active = active
+}
+
+// prune deletes the oldest finished runs we own beyond the history limits; running
+// runs, runs of other owners and the run of the newest slot (the record that the slot
+// was started, whatever the status says) are never touched.
+func (r *Reconciler) prune(ctx context.Context, s *v1alpha1.PipelineSchedule, owned []*pipelinev1.PipelineRun) error {
+	var newest *pipelinev1.PipelineRun
+	var newestSlot time.Time
+	for _, run := range owned {
+		if slot, ok := resources.ScheduledTime(run); ok && slot.After(newestSlot) {
+			newest, newestSlot = run, slot
+		}
+	}
+	var succeeded, failed []*pipelinev1.PipelineRun
+	for _, run := range owned {
+		switch {
+		case run == newest || !run.IsDone():
+		case run.Status.GetCondition("Succeeded").IsTrue():
+			succeeded = append(succeeded, run)
+		default:
+			failed = append(failed, run)
+		}
+	}
+	for _, group := range []struct {
+		runs  []*pipelinev1.PipelineRun
+		limit int32
+	}{{succeeded, *s.Spec.SuccessfulRunsHistoryLimit}, {failed, *s.Spec.FailedRunsHistoryLimit}} {
+		if int32(len(group.runs)) <= group.limit {
+			continue
+		}
+		sort.Slice(group.runs, func(i, j int) bool { return finished(group.runs[i]).Before(finished(group.runs[j])) })
+		for _, run := range group.runs[:int32(len(group.runs))-group.limit] {
+			err := r.Tekton.TektonV1().PipelineRuns(run.Namespace).Delete(ctx, run.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &run.UID}})
+			if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+				r.Recorder.Eventf(s, corev1.EventTypeWarning, ReasonPruneFailed, "deleting PipelineRun %s: %v", run.Name, err)
+				return fmt.Errorf("error pruning PipelineRun %s: %w", run.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func finished(run *pipelinev1.PipelineRun) time.Time {
+	if run.Status.CompletionTime != nil {
+		return run.Status.CompletionTime.Time
+	}
+	return run.CreationTimestamp.Time
+}
+
+// writeStatus writes s.Status when it changed in a way users must see now (conditions,
+// generation, window), or when the per-slot fields changed and the last write is older
+// than StatusSyncPeriod.
+func (r *Reconciler) writeStatus(ctx context.Context, original, s *v1alpha1.PipelineSchedule) error {
+	if equality.Semantic.DeepEqual(original.Status, s.Status) {
+		return nil
+	}
+	nn := types.NamespacedName{Namespace: s.Namespace, Name: s.Name}
+	urgent := !equality.Semantic.DeepEqual(original.Status.Conditions, s.Status.Conditions) ||
+		original.Status.ObservedGeneration != s.Status.ObservedGeneration ||
+		!equality.Semantic.DeepEqual(original.Status.WindowStart, s.Status.WindowStart)
+	now := r.Clock.Now()
+	r.mu.Lock()
+	last, seen := r.lastWrite[nn]
+	r.mu.Unlock()
+	if !urgent && seen && now.Sub(last) < r.StatusSyncPeriod {
+		if r.EnqueueAfter != nil {
+			r.EnqueueAfter(nn, r.StatusSyncPeriod-now.Sub(last))
+		}
+		return nil
+	}
+	latest := original.DeepCopy()
+	latest.Status = s.Status
+	if _, err := r.MLPipe.MlpipeV1alpha1().PipelineSchedules(s.Namespace).UpdateStatus(ctx, latest, metav1.UpdateOptions{}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("error updating status of PipelineSchedule %s: %w", nn, err)
+	}
+	r.mu.Lock()
+	if r.lastWrite == nil {
+		r.lastWrite = map[types.NamespacedName]time.Time{}
+	}
+	r.lastWrite[nn] = now
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *Reconciler) forget(nn types.NamespacedName) {
+	r.mu.Lock()
+	delete(r.lastWrite, nn)
+	r.mu.Unlock()
+}
