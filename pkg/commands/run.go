@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/mlpipe/mlpipe/pkg/commands/options"
@@ -77,10 +76,7 @@ other characters as _), else the variable of the step env's own name.`,
 				if err != nil {
 					return err
 				}
-				// A plain relative data path is relative to the spec file for local runs.
-				if u := s.Spec.Data.URI; u != "" && !strings.Contains(u, "://") && !filepath.IsAbs(u) {
-					s.Spec.Data.URI = filepath.Join(filepath.Dir(absPath(so.File)), u)
-				}
+				s.LocalDataPath()
 				out, err := generate.Generate(ctx, s, gen.Options())
 				if err != nil {
 					return fmt.Errorf("error generating the pipeline: %w", err)

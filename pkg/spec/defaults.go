@@ -16,7 +16,11 @@ limitations under the License.
 
 package spec
 
-import "sort"
+import (
+	"path/filepath"
+	"sort"
+	"strings"
+)
 
 // Built-in defaults.
 const (
@@ -143,4 +147,18 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// LocalDataPath makes a plain relative spec.data.uri absolute, relative to the spec
+// file's directory, as local runs read it. URIs (file://, s3://) are left alone.
+func (p *MLPipeline) LocalDataPath() {
+	u := p.Spec.Data.URI
+	if u == "" || strings.Contains(u, "://") || filepath.IsAbs(u) {
+		return
+	}
+	dir := p.Dir
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	p.Spec.Data.URI = filepath.Join(dir, u)
 }
