@@ -42,6 +42,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
 	"knative.dev/pkg/controller"
 	"knative.dev/pkg/logging"
@@ -116,8 +117,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) error {
 		return err
 	}
 	s := original.DeepCopy()
-	s.SetDefaults(ctx)
-	s.Status.InitializeConditions()
 	next, rerr := r.ReconcileKind(ctx, s)
 	if err := r.writeStatus(ctx, original, s); err != nil {
 		return err
@@ -131,6 +130,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) error {
 // ReconcileKind starts the run of the latest due slot of s, if any, updates s.Status in
 // memory and returns the next slot (zero when suspended or invalid).
 func (r *Reconciler) ReconcileKind(ctx context.Context, s *v1alpha1.PipelineSchedule) (time.Time, error) {
+	s.SetDefaults(ctx)
+	s.Status.InitializeConditions()
 	now := r.Clock.Now()
 	sched, err := cron.Parse(s.Spec.AllSchedules(), s.Spec.TimeZone)
 	if err != nil {
@@ -356,12 +357,26 @@ func (r *Reconciler) writeStatus(ctx context.Context, original, s *v1alpha1.Pipe
 		}
 		return nil
 	}
+	// Another replica (leader election off) may have written in between: retry on the
+	// latest object; the status is derived from the runs, so ours is as good as theirs.
+	client := r.MLPipe.MlpipeV1alpha1().PipelineSchedules(s.Namespace)
 	latest := original.DeepCopy()
-	latest.Status = s.Status
-	if _, err := r.MLPipe.MlpipeV1alpha1().PipelineSchedules(s.Namespace).UpdateStatus(ctx, latest, metav1.UpdateOptions{}); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		latest.Status = s.Status
+		_, err := client.UpdateStatus(ctx, latest, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) {
+			fresh, gerr := client.Get(ctx, s.Name, metav1.GetOptions{})
+			if gerr != nil {
+				return gerr
+			}
+			latest = fresh
 		}
+		return err
+	})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("error updating status of PipelineSchedule %s: %w", nn, err)
 	}
 	r.mu.Lock()
