@@ -38,6 +38,7 @@ const (
 
 func main() {
 	statusSync := flag.Duration("status-sync-period", 5*time.Minute, "how stale per-slot status fields (lastScheduleTime, nextScheduleTime, active) may get; conditions are written at once")
+	probes := flag.Bool("health-probes", true, "serve knative's health probes on :8080 (the Deployment's liveness/readiness); turn off to run several controllers on one host")
 	disableHA := flag.Bool("disable-ha", false, "run without leader election (every replica reconciles every schedule; run names still make each slot run once)")
 	// --kube-api-qps and --kube-api-burst (or KUBE_API_QPS / KUBE_API_BURST) come from knative's
 	// flags. Unset, they default here to 50 and 100: slots beyond the limit wait (late, never
@@ -51,6 +52,9 @@ func main() {
 	}
 
 	ctx := filteredinformerfactory.WithSelectors(signals.NewContext(), pipelineschedule.RunSelector)
+	if !*probes {
+		ctx = sharedmain.WithHealthProbesDisabled(ctx)
+	}
 	if *disableHA {
 		ctx = sharedmain.WithHADisabled(ctx)
 	}
