@@ -236,5 +236,22 @@ func BenchmarkGenerate(b *testing.B) {
 				}
 			}
 		})
+		// The share of Tekton's own SetDefaults/Validate/result checks in the above.
+		b.Run(ex+"/tekton-checks-only", func(b *testing.B) {
+			p, err := spec.Load(file, data)
+			if err != nil {
+				b.Fatal(err)
+			}
+			out, err := Generate(context.Background(), p, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := Check(context.Background(), out, false); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
