@@ -351,10 +351,16 @@ func suggest(name string, candidates []string) string {
 			best, bestD = c, d
 		}
 	}
-	if best != "" && (bestD <= 2 || bestD <= len(name)/3) {
-		return fmt.Sprintf(" (did you mean %q?)", best)
+	if best == "" || bestD > 2 && bestD > len(name)/3 {
+		// an abbreviation (acc → accuracy) is close too
+		for _, c := range candidates {
+			if len(name) >= 3 && strings.HasPrefix(strings.ToLower(c), strings.ToLower(name)) {
+				return fmt.Sprintf(" (did you mean %q?)", c)
+			}
+		}
+		return ""
 	}
-	return ""
+	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
 // distance is the Levenshtein edit distance between a and b.

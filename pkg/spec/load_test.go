@@ -211,6 +211,10 @@ func TestLoadInvalid(t *testing.T) {
 			`f.yaml:12:7: spec.steps.evaluate.operator: unknown operator "=>": use one of ">=", ">", "<=", "<"`,
 		},
 	}, {
+		name: "an abbreviation gets a suggestion",
+		yaml: base + "  steps:\n    evaluate: {metric: acc}\n",
+		want: []string{`f.yaml:10:16: spec.steps.evaluate.metric: unknown metric "acc": use one of "accuracy", "precision", "recall", "f1", "log-loss" (did you mean "accuracy"?)`},
+	}, {
 		name: "threshold above 1 for accuracy",
 		yaml: base + "  steps:\n    evaluate: {threshold: 90}\n",
 		want: []string{"f.yaml:10:16: spec.steps.evaluate.threshold: accuracy is between 0 and 1, got 90"},
