@@ -188,6 +188,8 @@ func Summary(w io.Writer, res *Result) {
 			fmt.Fprintf(w, ": not evaluated\n")
 		case *g.Passed:
 			fmt.Fprintf(w, ": passed\n")
+		case g.Champion != nil && !g.Champion.Passed:
+			fmt.Fprintf(w, ": FAILED: does not beat the champion v%d (%s %.4g) by min-delta %g\n", g.Champion.Version, g.Metric, g.Champion.Value, g.Champion.MinDelta)
 		default:
 			fmt.Fprintf(w, ": FAILED\n")
 		}

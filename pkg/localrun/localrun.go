@@ -174,6 +174,18 @@ type Gate struct {
 	Value *float64 `json:"value,omitempty"`
 	// Passed is the gate task's passed result, when it ran.
 	Passed *bool `json:"passed,omitempty"`
+	// Champion is the comparison with the registry's champion, when evaluate made one
+	// (read from its metrics.json): a model above the threshold still fails when it does
+	// not beat the champion.
+	Champion *Champion `json:"champion,omitempty"`
+}
+
+// Champion is the evaluate step's comparison with the current champion model.
+type Champion struct {
+	Version  int     `json:"version"`
+	Value    float64 `json:"value"`
+	MinDelta float64 `json:"minDelta"`
+	Passed   bool    `json:"passed"`
 }
 
 // Succeeded reports whether the PipelineRun would be Succeeded.
