@@ -110,14 +110,18 @@ func render(runs []*localrun.Result, m *Metrics) ([]byte, error) {
 	history := plot.New()
 	metric := "gate metric"
 	var threshold *float64
-	pts := plotter.XYs{}
+	pts, failed := plotter.XYs{}, plotter.XYs{}
 	for i, r := range runs {
 		if r.Gate == nil {
 			continue
 		}
 		metric, threshold = r.Gate.Metric, r.Gate.Threshold
 		if r.Gate.Value != nil {
-			pts = append(pts, plotter.XY{X: float64(i + 1), Y: *r.Gate.Value})
+			xy := plotter.XY{X: float64(i + 1), Y: *r.Gate.Value}
+			pts = append(pts, xy)
+			if r.Gate.Passed != nil && !*r.Gate.Passed {
+				failed = append(failed, xy)
+			}
 		}
 	}
 	history.Title.Text = metric + " per run"
@@ -128,7 +132,21 @@ func render(runs []*localrun.Result, m *Metrics) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		points.Shape = draw.CircleGlyph{}
+		points.Color = color.RGBA{G: 130, A: 255}
 		history.Add(line, points)
+		history.Legend.Add("gate passed", points)
+	}
+	if len(failed) > 0 {
+		bad, err := plotter.NewScatter(failed)
+		if err != nil {
+			return nil, err
+		}
+		bad.Shape = draw.CrossGlyph{}
+		bad.Color = color.RGBA{R: 200, A: 255}
+		bad.Radius = vg.Points(5)
+		history.Add(bad)
+		history.Legend.Add("gate failed", bad)
 	}
 	if threshold != nil {
 		t := *threshold
@@ -139,6 +157,8 @@ func render(runs []*localrun.Result, m *Metrics) ([]byte, error) {
 		history.Legend.Add(fmt.Sprintf("threshold %g", t), fn)
 	}
 	history.X.Min, history.X.Max = 0.5, float64(len(runs))+0.5
+	history.X.Tick.Marker = runTicks(len(runs))
+	history.Legend.Top = false
 	history.Y.Min, history.Y.Max = 0, 1
 
 	const w, h = 12 * vg.Inch, 5 * vg.Inch
@@ -232,3 +252,22 @@ var pageTmpl = template.Must(template.New("report").Parse(`<!doctype html>
 <p>Confusion matrix from run {{.Latest.RunID}}.</p>
 </body></html>
 `))
+
+// runTicks labels the run axis with whole run numbers, at most about ten of them.
+func runTicks(n int) plot.Ticker {
+	step := 1
+	for n/step > 10 {
+		step *= 2
+	}
+	return plot.TickerFunc(func(min, max float64) []plot.Tick {
+		var ticks []plot.Tick
+		for i := 1; i <= n; i++ {
+			t := plot.Tick{Value: float64(i)}
+			if (i-1)%step == 0 {
+				t.Label = fmt.Sprint(i)
+			}
+			ticks = append(ticks, t)
+		}
+		return ticks
+	})
+}
