@@ -28,7 +28,6 @@ import (
 	"github.com/mlpipe/mlpipe/pkg/spec"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	triggerscontexts "github.com/tektoncd/triggers/pkg/apis/triggers/contexts"
-	triggersv1alpha1 "github.com/tektoncd/triggers/pkg/apis/triggers/v1alpha1"
 	triggersv1 "github.com/tektoncd/triggers/pkg/apis/triggers/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -118,7 +117,6 @@ func (r *Renderer) triggerFiles(ctx context.Context, p *spec.MLPipeline, opts Op
 		check      func(file string, data []byte) error
 	}{
 		{"triggers-rbac.yaml.tmpl", "triggers/rbac.yaml", checkRBAC},
-		{"triggers-clusterinterceptor.yaml.tmpl", "triggers/clusterinterceptor.yaml", checkClusterInterceptor},
 		{"triggers-binding.yaml.tmpl", "triggers/triggerbinding.yaml", checkTriggerBinding},
 		{"triggers-template.yaml.tmpl", "triggers/triggertemplate.yaml", checkTriggerTemplate},
 		{"triggers-trigger.yaml.tmpl", "triggers/trigger.yaml", checkTrigger},
@@ -213,10 +211,6 @@ func stripComments(b []byte) []byte {
 	return bytes.Join(out, []byte("\n"))
 }
 
-func checkClusterInterceptor(file string, data []byte) error {
-	return strict(file, data, &triggersv1alpha1.ClusterInterceptor{})
-}
-
 func checkTriggerBinding(file string, data []byte) error {
 	return strict(file, data, &triggersv1.TriggerBinding{})
 }
@@ -244,11 +238,6 @@ func validateTriggers(ctx context.Context, files []File) error {
 		return nil
 	}
 	var errs []error
-	ci := &triggersv1alpha1.ClusterInterceptor{}
-	_ = yaml.Unmarshal(get("triggers/clusterinterceptor.yaml"), ci)
-	ci.SetDefaults(ctx)
-	errs = append(errs, fieldErr("ClusterInterceptor", "triggers/clusterinterceptor.yaml", ci.Validate(ctx)))
-
 	tb := &triggersv1.TriggerBinding{}
 	_ = yaml.Unmarshal(get("triggers/triggerbinding.yaml"), tb)
 	tb.SetDefaults(ctx)
@@ -279,8 +268,8 @@ func validateTriggers(ctx context.Context, files []File) error {
 	if len(tr.Spec.Bindings) != 1 || tr.Spec.Bindings[0].Ref != tb.Name {
 		errs = append(errs, fmt.Errorf("triggers/trigger.yaml: must refer to TriggerBinding %s", tb.Name))
 	}
-	if len(tr.Spec.Interceptors) != 1 || tr.Spec.Interceptors[0].Ref.Name != ci.Name {
-		errs = append(errs, fmt.Errorf("triggers/trigger.yaml: must use the ClusterInterceptor %s", ci.Name))
+	if len(tr.Spec.Interceptors) != 1 || tr.Spec.Interceptors[0].Ref.Name != InterceptorName {
+		errs = append(errs, fmt.Errorf("triggers/trigger.yaml: must use the ClusterInterceptor %s (installed by config/410-webhooks.yaml)", InterceptorName))
 	}
 	bound := map[string]bool{}
 	for _, p := range tb.Spec.Params {

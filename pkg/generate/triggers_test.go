@@ -57,8 +57,8 @@ func TestTriggerFilesGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("triggerFiles: %v", err)
 			}
-			if len(files) != 6 {
-				t.Errorf("%d files, want 6", len(files))
+			if len(files) != 5 {
+				t.Errorf("%d files, want 5 (rbac, binding, template, trigger, eventlistener)", len(files))
 			}
 			golden.Assert(t, string(concat(files)), strings.ReplaceAll(t.Name(), "/", "-")+".golden")
 		})

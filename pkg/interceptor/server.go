@@ -64,7 +64,8 @@ type TLSOptions struct {
 	SecretName string
 	// ServiceName is the Service the certificate is for.
 	ServiceName string
-	// Resync is how often the ClusterInterceptor's caBundle is checked against the Secret (default 1 min).
+	// Resync is how often the ClusterInterceptor's caBundle is checked against the Secret (default 15 s: a
+	// ClusterInterceptor applied after start gets its caBundle well within the minute Triggers' sink waits).
 	Resync time.Duration
 }
 
@@ -88,7 +89,7 @@ func ManageCerts(ctx context.Context, i *Interceptor, kube kubernetes.Interface,
 		return nil, errors.New("TLS options need a namespace, a secret name and a service name")
 	}
 	if opts.Resync == 0 {
-		opts.Resync = time.Minute
+		opts.Resync = 15 * time.Second
 	}
 	// Triggers' code reads these from the environment.
 	for k, v := range map[string]string{EnvSystemNamespace: opts.Namespace, EnvTLSSecretName: opts.SecretName, EnvTLSServiceName: opts.ServiceName} {

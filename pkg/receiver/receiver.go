@@ -232,6 +232,13 @@ func (rc *Receiver) start(ctx context.Context, route *Route, o events.Object) (R
 			return res, nil
 		}
 	}
+	// A redelivery whose run the informer already holds costs no API call.
+	if existing, ok := rc.cached(route.Namespace, res.Run); ok {
+		if existing.Annotations[DedupKeyAnnotation] != o.DedupKey {
+			return res, fail(http.StatusConflict, "a PipelineRun named %s exists in %s but was not started for %s", res.Run, route.Namespace, o.DedupKey)
+		}
+		return res, nil
+	}
 	if route.Policy == policy.Forbid || route.Policy == policy.Replace {
 		if rc.Runs == nil {
 			return res, fail(http.StatusInternalServerError, "concurrencyPolicy %s needs a PipelineRun lister", route.Policy)
@@ -263,7 +270,11 @@ func (rc *Receiver) start(ctx context.Context, route *Route, o events.Object) (R
 		res.Created = true
 		return res, nil
 	case apierrors.IsAlreadyExists(err):
-		existing, gerr := rc.Tekton.TektonV1().PipelineRuns(route.Namespace).Get(cctx, res.Run, metav1.GetOptions{})
+		existing, ok := rc.cached(route.Namespace, res.Run)
+		var gerr error
+		if !ok {
+			existing, gerr = rc.Tekton.TektonV1().PipelineRuns(route.Namespace).Get(cctx, res.Run, metav1.GetOptions{})
+		}
 		if gerr != nil {
 			return res, fail(http.StatusServiceUnavailable, "run %s exists but cannot be read: %v", res.Run, gerr)
 		}
@@ -274,6 +285,15 @@ func (rc *Receiver) start(ctx context.Context, route *Route, o events.Object) (R
 	default:
 		return res, fail(http.StatusServiceUnavailable, "error creating PipelineRun %s/%s: %v", route.Namespace, res.Run, err)
 	}
+}
+
+// cached returns the run named name from the informer's cache, when there is one.
+func (rc *Receiver) cached(ns, name string) (*v1.PipelineRun, bool) {
+	if rc.Runs == nil {
+		return nil, false
+	}
+	pr, err := rc.Runs.PipelineRuns(ns).Get(name)
+	return pr, err == nil
 }
 
 // NewRun returns the PipelineRun route starts for object o: the route's template with the run's name, the

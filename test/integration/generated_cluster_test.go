@@ -120,8 +120,7 @@ func testGenerated(t *testing.T, example, when string) {
 	for _, f := range out.Files {
 		if strings.HasPrefix(f.Name, "triggers/") {
 			wantObjects = append(wantObjects, "eventlistener.triggers.tekton.dev/", "trigger.triggers.tekton.dev/",
-				"triggerbinding.triggers.tekton.dev/", "triggertemplate.triggers.tekton.dev/",
-				"clusterinterceptor.triggers.tekton.dev/")
+				"triggerbinding.triggers.tekton.dev/", "triggertemplate.triggers.tekton.dev/")
 			break
 		}
 	}
