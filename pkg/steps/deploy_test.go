@@ -34,7 +34,7 @@ import (
 
 func TestDeployDryRun(t *testing.T) {
 	r := mustRun(t, "deploy", "--model-uri", "s3://models/churn/v3/model.json", "--name", "churn", "--namespace", "serving",
-		"--image", "registry.example.com/mlpipe-step:v1", "--canary-percent", "10", "--env-from-secret", "s3-creds", "--dry-run")
+		"--image", "mlpipe-step:v1", "--canary-percent", "10", "--env-from-secret", "s3-creds", "--dry-run")
 	var obj map[string]any
 	if err := yaml.Unmarshal([]byte(r.stdout), &obj); err != nil {
 		t.Fatalf("dry-run output is not YAML: %v\n%s", err, r.stdout)
@@ -48,7 +48,7 @@ func TestDeployDryRun(t *testing.T) {
 		t.Fatalf("containers = %v", containers)
 	}
 	c := containers[0].(map[string]any)
-	if c["image"] != "registry.example.com/mlpipe-step:v1" {
+	if c["image"] != "mlpipe-step:v1" {
 		t.Errorf("image = %v", c["image"])
 	}
 	wantArgs := "mlpipe-step serve --model s3://models/churn/v3/model.json --name churn --addr :8080"

@@ -236,12 +236,12 @@ func (c *Cluster) startTektonController(ctx context.Context, featureFlags map[st
 	args := []string{
 		"-kubeconfig", c.Kubeconfig,
 		// Placeholders: Tekton puts them into the Pods it creates, which never run here.
-		"-entrypoint-image", "registry.invalid/tekton/entrypoint:test",
-		"-nop-image", "registry.invalid/tekton/nop:test",
-		"-sidecarlogresults-image", "registry.invalid/tekton/sidecarlogresults:test",
-		"-workingdirinit-image", "registry.invalid/tekton/workingdirinit:test",
-		"-shell-image", "registry.invalid/busybox:test",
-		"-shell-image-win", "registry.invalid/powershell:test",
+		"-entrypoint-image", "tekton-entrypoint:placeholder",
+		"-nop-image", "tekton-nop:placeholder",
+		"-sidecarlogresults-image", "tekton-sidecarlogresults:placeholder",
+		"-workingdirinit-image", "tekton-workingdirinit:placeholder",
+		"-shell-image", "shell:placeholder",
+		"-shell-image-win", "shell-win:placeholder",
 	}
 	proc, err := startProcess(c.Tools.TektonController, args, env, filepath.Join(c.Dir, "tekton-controller.log"))
 	if err != nil {

@@ -37,7 +37,7 @@ import (
 func restrictedStep(name, script string) v1.Step {
 	return v1.Step{
 		Name:   name,
-		Image:  "registry.invalid/busybox:test",
+		Image:  "busybox:placeholder",
 		Script: script,
 		SecurityContext: &corev1.SecurityContext{
 			AllowPrivilegeEscalation: ptr.To(false),
@@ -68,7 +68,7 @@ func smokeObjects(t *testing.T) []runtime.Object {
 			Params: []v1.ParamSpec{{Name: "message", Type: v1.ParamTypeString}},
 			Steps: []v1.Step{{
 				Name:            "echo",
-				Image:           "registry.invalid/busybox:test",
+				Image:           "busybox:placeholder",
 				Script:          "#!/bin/sh\nset -eu\necho \"$MESSAGE\"\n",
 				Env:             []corev1.EnvVar{{Name: "MESSAGE", Value: "$(params.message)"}},
 				SecurityContext: restrictedStep("", "").SecurityContext,
@@ -230,7 +230,7 @@ func TestClusterSmoke(t *testing.T) {
 			ObjectMeta: metav1.ObjectMeta{Name: "privileged"},
 			Spec: corev1.PodSpec{Containers: []corev1.Container{{
 				Name:            "c",
-				Image:           "registry.invalid/busybox:test",
+				Image:           "busybox:placeholder",
 				SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true)},
 			}}},
 		}, metav1.CreateOptions{})
@@ -241,7 +241,7 @@ func TestClusterSmoke(t *testing.T) {
 		tr, err := c.Tekton.TektonV1().TaskRuns(ns).Create(ctx, &v1.TaskRun{
 			ObjectMeta: metav1.ObjectMeta{Name: "loose", Namespace: ns},
 			Spec: v1.TaskRunSpec{TaskSpec: &v1.TaskSpec{Steps: []v1.Step{{
-				Name: "loose", Image: "registry.invalid/busybox:test", Script: "#!/bin/sh\necho hi\n",
+				Name: "loose", Image: "busybox:placeholder", Script: "#!/bin/sh\necho hi\n",
 			}}}},
 		}, metav1.CreateOptions{})
 		if err != nil {
