@@ -33,8 +33,8 @@ const (
 
 // DefaultParams are the built-in hyperparameters of the train step; spec.params overrides them.
 var DefaultParams = map[string]string{
-	"epochs":        "50",
-	"learning-rate": "0.1",
+	"epochs":        "100",
+	"learning-rate": "0.5",
 	"batch-size":    "32",
 	"l2":            "0.0001",
 }

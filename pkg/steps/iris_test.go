@@ -111,22 +111,20 @@ func TestIrisAccuracyVsReference(t *testing.T) {
 		name string
 		h    Hyperparameters
 	}{
-		{name: "step defaults", h: Hyperparameters{Epochs: 20, LearningRate: 0.1, BatchSize: 32, L2: l2, Seed: 42}},
-		{name: "200 epochs, learning rate 0.5", h: Hyperparameters{Epochs: 200, LearningRate: 0.5, BatchSize: 32, L2: l2, Seed: 42}},
+		{name: "step and pipeline defaults (100 epochs, learning rate 0.5)", h: Hyperparameters{Epochs: DefaultEpochs, LearningRate: DefaultLearningRate, BatchSize: 32, L2: l2, Seed: 42}},
+		{name: "20 epochs, learning rate 0.1", h: Hyperparameters{Epochs: 20, LearningRate: 0.1, BatchSize: 32, L2: l2, Seed: 42}},
 	}
-	var best float64
-	for _, tt := range tests {
+	for i, tt := range tests {
 		w, b, loss, err := Fit(ctx, xTrain, trainY, len(s.Classes), tt.h, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		acc := accuracyOf(w, b, xTest, testY)
-		best = max(best, acc)
+		if i == 0 && acc < refAcc {
+			t.Errorf("with the defaults: test accuracy %.4f is below the reference's %.4f", acc, refAcc)
+		}
 		t.Logf("Iris (%d train / %d test rows), %s: ours (mini-batch GD) test accuracy %.4f, train loss %.4f; "+
 			"reference (full-batch L-BFGS) test accuracy %.4f, train loss %.4f",
 			len(trainY), len(testY), tt.name, acc, loss, refAcc, refLoss)
-	}
-	if best < refAcc {
-		t.Errorf("best test accuracy %.4f is below the reference's %.4f", best, refAcc)
 	}
 }
