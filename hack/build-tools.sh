@@ -18,10 +18,11 @@
 #
 #   ${MLPIPE_TOOLS_CACHE:-<repo>/.cache/tools}/<tool>/<version>/<tool>
 #
-# Usage: hack/build-tools.sh [tool...]      (default: etcd tekton-controller kube-apiserver kubectl tkn minio)
+# Usage: hack/build-tools.sh [tool...]      (default: etcd tekton-controller kube-apiserver kubectl tkn minio;
+#                                           on request also kube-controller-manager, for hack/bench-schedule.sh)
 #
 # A binary already in the cache is not rebuilt. Each tool is built from its own module under hack/tools/<tool>
-# (kubectl from kube-apiserver's; MinIO with `go install module@version`), so none of them touches the project's dependency graph. Needs only
+# (kubectl and kube-controller-manager from kube-apiserver's; MinIO with `go install module@version`), so none of them touches the project's dependency graph. Needs only
 # Go, git and network access to the Go module proxy. Called by the Makefile; `eval "$(hack/tools-env.sh)"` then
 # points the tests at the binaries.
 
@@ -59,7 +60,7 @@ go_build_tool() {
 	local -a env=(GOWORK=off CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false")
 	local ldflags="-s -w"
 	case "${tool}" in
-	kube-apiserver | kubectl)
+	kube-apiserver | kubectl | kube-controller-manager)
 		local major minor
 		major="$(echo "${version#v}" | cut -d. -f1)"
 		minor="$(echo "${version#v}" | cut -d. -f2)"

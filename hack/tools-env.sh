@@ -22,6 +22,8 @@
 #   MLPIPE_TEKTON_CONTROLLER_BIN  Tekton Pipelines' controller
 #   MLPIPE_MINIO_BIN              MinIO server
 #   MLPIPE_TKN_BIN                tkn
+#   MLPIPE_KCM_BIN                kube-controller-manager, same release as kube-apiserver (schedule benchmark;
+#                                 built only by `hack/build-tools.sh kube-controller-manager`)
 #
 # It prints the paths whether or not the binaries are built yet (tests skip when one is missing); it builds
 # nothing and needs no network.
@@ -40,3 +42,4 @@ emit MLPIPE_KUBECTL_BIN "$(tool_path kubectl)"
 emit MLPIPE_TEKTON_CONTROLLER_BIN "$(tool_path tekton-controller)"
 emit MLPIPE_MINIO_BIN "$(tool_path minio)"
 emit MLPIPE_TKN_BIN "$(tool_path tkn)"
+emit MLPIPE_KCM_BIN "$(tool_path kube-controller-manager)"

@@ -22,6 +22,10 @@ MLPIPE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # All tools, in build order (cheap first, so a broken network shows up quickly).
 MLPIPE_TOOLS=(etcd tekton-controller kube-apiserver kubectl tkn minio)
 
+# Tools built only on request (hack/build-tools.sh <tool>), e.g. by the benchmarks: kube-controller-manager is the
+# Kubernetes CronJob controller the schedule benchmark (hack/bench-schedule.sh) measures ours against.
+MLPIPE_EXTRA_TOOLS=(kube-controller-manager)
+
 # MinIO is installed with `go install module@version` (no tools module); this is its pin.
 MLPIPE_MINIO_MODULE="github.com/minio/minio"
 MLPIPE_MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
@@ -40,12 +44,12 @@ tools_cache() {
 tool_module() {
 	case "$1" in
 	etcd) echo "go.etcd.io/etcd/server/v3" ;;
-	kube-apiserver | kubectl) echo "k8s.io/kubernetes" ;;
+	kube-apiserver | kubectl | kube-controller-manager) echo "k8s.io/kubernetes" ;;
 	tekton-controller) echo "github.com/tektoncd/pipeline" ;;
 	tkn) echo "github.com/tektoncd/cli" ;;
 	minio) echo "${MLPIPE_MINIO_MODULE}" ;;
 	*)
-		echo "unknown tool: $1 (known: ${MLPIPE_TOOLS[*]})" >&2
+		echo "unknown tool: $1 (known: ${MLPIPE_TOOLS[*]} ${MLPIPE_EXTRA_TOOLS[*]})" >&2
 		return 1
 		;;
 	esac
@@ -57,21 +61,22 @@ tool_package() {
 	etcd) echo "." ;;
 	kube-apiserver) echo "k8s.io/kubernetes/cmd/kube-apiserver" ;;
 	kubectl) echo "k8s.io/kubernetes/cmd/kubectl" ;;
+	kube-controller-manager) echo "k8s.io/kubernetes/cmd/kube-controller-manager" ;;
 	tekton-controller) echo "." ;;
 	tkn) echo "github.com/tektoncd/cli/cmd/tkn" ;;
 	minio) echo "${MLPIPE_MINIO_MODULE}" ;;
 	*)
-		echo "unknown tool: $1 (known: ${MLPIPE_TOOLS[*]})" >&2
+		echo "unknown tool: $1 (known: ${MLPIPE_TOOLS[*]} ${MLPIPE_EXTRA_TOOLS[*]})" >&2
 		return 1
 		;;
 	esac
 }
 
-# tool_dir prints the tools module a tool is built from (kubectl shares kube-apiserver's, so both come from the
-# same Kubernetes release).
+# tool_dir prints the tools module a tool is built from (kubectl and kube-controller-manager share
+# kube-apiserver's, so all come from the same Kubernetes release).
 tool_dir() {
 	case "$1" in
-	kubectl) echo "${MLPIPE_ROOT}/hack/tools/kube-apiserver" ;;
+	kubectl | kube-controller-manager) echo "${MLPIPE_ROOT}/hack/tools/kube-apiserver" ;;
 	*) echo "${MLPIPE_ROOT}/hack/tools/$1" ;;
 	esac
 }
