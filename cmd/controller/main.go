@@ -20,11 +20,15 @@ package main
 
 import (
 	"flag"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/mlpipe/mlpipe/pkg/reconciler/pipelineschedule"
 	filteredinformerfactory "github.com/tektoncd/pipeline/pkg/client/injection/informers/factory/filtered"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/utils/clock"
+	"knative.dev/pkg/controller"
 	"knative.dev/pkg/injection"
 	"knative.dev/pkg/injection/sharedmain"
 	"knative.dev/pkg/signals"
@@ -37,6 +41,8 @@ const (
 )
 
 func main() {
+	workers := flag.Int("workers", 16, "reconciles running at once (slots that fire together are created in parallel, within the client's QPS)")
+	memLimit := flag.Int64("memory-limit", 64<<20, "soft memory limit in bytes for the Go runtime (GOMEMLIMIT wins when set); 0 turns it off")
 	statusSync := flag.Duration("status-sync-period", 5*time.Minute, "how stale per-slot status fields (lastScheduleTime, nextScheduleTime, active) may get; conditions are written at once")
 	probes := flag.Bool("health-probes", true, "serve knative's health probes on :8080 (the Deployment's liveness/readiness); turn off to run several controllers on one host")
 	disableHA := flag.Bool("disable-ha", false, "run without leader election (every replica reconciles every schedule; run names still make each slot run once)")
@@ -49,6 +55,13 @@ func main() {
 	}
 	if cfg.Burst == 0 {
 		cfg.Burst = DefaultBurst
+	}
+	// One token bucket for every client the controller builds (kube, Tekton, mlpipe), so
+	// --kube-api-qps limits the controller as a whole, as it does for kube-controller-manager.
+	cfg.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(cfg.QPS, cfg.Burst)
+	controller.DefaultThreadsPerController = *workers
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && *memLimit > 0 {
+		debug.SetMemoryLimit(*memLimit)
 	}
 
 	ctx := filteredinformerfactory.WithSelectors(signals.NewContext(), pipelineschedule.RunSelector)

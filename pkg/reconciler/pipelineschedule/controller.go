@@ -51,6 +51,32 @@ const ControllerName = "pipelineschedule-controller"
 // Pass it to filteredinformerfactory.WithSelectors before injection starts.
 const RunSelector = policy.PipelineLabel
 
+// Index names of the PipelineRun cache.
+const (
+	// ScheduleIndex keys runs by <namespace>/<schedule> (the mlpipe.dev/schedule label).
+	ScheduleIndex = "mlpipe.dev/schedule"
+	// PipelineIndex keys runs by <namespace>/<pipeline> (the tekton.dev/pipeline label).
+	PipelineIndex = "tekton.dev/pipeline"
+)
+
+// RunIndexers are the indexes the reconciler reads the PipelineRun cache through.
+func RunIndexers() cache.Indexers {
+	byLabel := func(label string) cache.IndexFunc {
+		return func(obj any) ([]string, error) {
+			m, ok := obj.(metav1.Object)
+			if !ok {
+				return nil, nil
+			}
+			v, has := m.GetLabels()[label]
+			if !has {
+				return nil, nil
+			}
+			return []string{m.GetNamespace() + "/" + v}, nil
+		}
+	}
+	return cache.Indexers{ScheduleIndex: byLabel(resources.ScheduleLabel), PipelineIndex: byLabel(policy.PipelineLabel)}
+}
+
 // Options configure the controller.
 type Options struct {
 	// StatusSyncPeriod: see Reconciler.StatusSyncPeriod.
@@ -67,6 +93,9 @@ func NewController(opts Options, clk clock.PassiveClock) injection.ControllerCon
 		if err := runs.Informer().SetTransform(slimRun); err != nil {
 			logger.Fatalw("error setting the PipelineRun transform", "error", err)
 		}
+		if err := runs.Informer().AddIndexers(RunIndexers()); err != nil {
+			logger.Fatalw("error indexing PipelineRuns", "error", err)
+		}
 		metrics, err := NewMetrics(nil)
 		if err != nil {
 			logger.Fatalw("error creating metrics", "error", err)
@@ -76,6 +105,8 @@ func NewController(opts Options, clk clock.PassiveClock) injection.ControllerCon
 			Tekton:           pipelineclient.Get(ctx),
 			ScheduleLister:   schedules.Lister(),
 			RunLister:        runs.Lister(),
+			RunIndexer:       runs.Informer().GetIndexer(),
+			StartedAt:        clk.Now(),
 			Recorder:         eventRecorder(ctx),
 			Clock:            clk,
 			StatusSyncPeriod: opts.StatusSyncPeriod,
@@ -95,11 +126,20 @@ func NewController(opts Options, clk clock.PassiveClock) injection.ControllerCon
 				return nil
 			},
 		}
-		schedules.Informer().AddEventHandler(controller.HandleAll(impl.Enqueue))
-		runs.Informer().AddEventHandler(cache.FilteringResourceEventHandler{
-			FilterFunc: hasScheduleLabel,
-			Handler:    controller.HandleAll(impl.EnqueueLabelOfNamespaceScopedResource("", resources.ScheduleLabel)),
+		// Our own status writes come back as updates: only spec changes (and adds/deletes) need a reconcile.
+		schedules.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc: impl.Enqueue,
+			UpdateFunc: func(old, cur any) {
+				o, ok1 := old.(metav1.Object)
+				c, ok2 := cur.(metav1.Object)
+				if !ok1 || !ok2 || o.GetGeneration() != c.GetGeneration() {
+					impl.Enqueue(cur)
+				}
+			},
+			DeleteFunc: impl.Enqueue,
 		})
+		// A finished run is reflected at the schedule's next reconcile (its next slot, or the
+		// status sync period): watching runs does not cost a reconcile per run event.
 		return impl
 	}
 }
@@ -126,16 +166,6 @@ func slimRun(obj any) (any, error) {
 	slim.Status.StartTime = run.Status.StartTime
 	slim.Status.CompletionTime = run.Status.CompletionTime
 	return slim, nil
-}
-
-// hasScheduleLabel passes the runs a schedule started.
-func hasScheduleLabel(obj any) bool {
-	m, ok := obj.(metav1.Object)
-	if !ok {
-		return false
-	}
-	_, has := m.GetLabels()[resources.ScheduleLabel]
-	return has
 }
 
 // eventRecorder returns the recorder in ctx, or one that writes Events through the API

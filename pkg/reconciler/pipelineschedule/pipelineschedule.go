@@ -38,12 +38,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
 	"knative.dev/pkg/controller"
 	"knative.dev/pkg/logging"
 	"knative.dev/pkg/reconciler"
@@ -52,6 +52,9 @@ import (
 // MaxMissedSlots is how many missed slots are counted before a warning: past it the
 // controller warns (as the CronJob controller does) and still starts only the latest.
 const MaxMissedSlots = 100
+
+// MaxActiveInStatus bounds status.active (the newest runs by name, which sort by slot).
+const MaxActiveInStatus = 20
 
 // Event reasons.
 const (
@@ -71,9 +74,15 @@ type Reconciler struct {
 	MLPipe         mlpipeclient.Interface
 	Tekton         pipelineclient.Interface
 	ScheduleLister listers.PipelineScheduleLister
-	// RunLister lists PipelineRuns that carry tekton.dev/pipeline: ours and everyone
+	// RunLister reads PipelineRuns that carry tekton.dev/pipeline: ours and everyone
 	// else's runs of the same Pipelines (the concurrency policy spans them).
 	RunLister pipelinelisters.PipelineRunLister
+	// RunIndexer is the same cache, indexed by ScheduleIndex and PipelineIndex (see
+	// RunIndexers), so a reconcile reads only the runs it needs.
+	RunIndexer cache.Indexer
+	// StartedAt is when this controller started: slots after it are a backlog to work
+	// off, slots before it were missed while the controller was down.
+	StartedAt time.Time
 	Recorder  record.EventRecorder
 	Clock     clock.PassiveClock
 	// EnqueueAfter requeues a schedule for its next slot.
@@ -145,14 +154,14 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, s *v1alpha1.PipelineSche
 	}
 	s.Status.MarkScheduleValid()
 
-	owned, all := r.runs(s)
+	owned := r.ownedRuns(s)
 	r.observeRuns(s, owned)
 
 	// An edit (or a resume, which is an edit) never fires a run by itself: slots up to
 	// now are out of the window. A new schedule counts slots from its creation.
 	if s.Status.ObservedGeneration != s.Generation {
 		start := now
-		if s.Status.ObservedGeneration == 0 && s.Status.WindowStart == nil {
+		if s.Generation <= 1 && s.Status.WindowStart == nil {
 			start = s.CreationTimestamp.Time
 		}
 		s.Status.WindowStart = &metav1.Time{Time: start}
@@ -174,13 +183,25 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, s *v1alpha1.PipelineSche
 	if missed == 0 {
 		return next, r.prune(ctx, s, owned)
 	}
-	if missed > MaxMissedSlots && s.Spec.StartingDeadlineSeconds == nil {
-		r.Recorder.Eventf(s, corev1.EventTypeWarning, ReasonTooManyMissed,
-			"more than %d slots missed since %s: starting only the latest (%s); set spec.startingDeadlineSeconds to bound catch-up",
-			MaxMissedSlots, baseline.UTC().Format(time.RFC3339), slot.UTC().Format(time.RFC3339))
-	}
-	if missed > 1 {
-		r.Metrics.missed(ctx, s, int64(missed-1))
+	// Slots that came due while this controller was running are a backlog (the client's
+	// rate limit, a slow API server): they are started oldest first, late but never
+	// dropped. Slots that came due while it was down are caught up at most once: the latest.
+	if backlog := r.backlogSlot(sched, baseline, now); !backlog.IsZero() {
+		if backlog.Before(slot) {
+			slot = backlog
+			if r.EnqueueAfter != nil {
+				r.EnqueueAfter(types.NamespacedName{Namespace: s.Namespace, Name: s.Name}, 0)
+			}
+		}
+	} else {
+		if missed > MaxMissedSlots && s.Spec.StartingDeadlineSeconds == nil {
+			r.Recorder.Eventf(s, corev1.EventTypeWarning, ReasonTooManyMissed,
+				"more than %d slots missed since %s: starting only the latest (%s); set spec.startingDeadlineSeconds to bound catch-up",
+				MaxMissedSlots, baseline.UTC().Format(time.RFC3339), slot.UTC().Format(time.RFC3339))
+		}
+		if missed > 1 {
+			r.Metrics.missed(ctx, s, int64(missed-1))
+		}
 	}
 	if d := s.Spec.StartingDeadlineSeconds; d != nil && now.Sub(slot) > time.Duration(*d)*time.Second {
 		r.Recorder.Eventf(s, corev1.EventTypeWarning, ReasonMissedSchedule,
@@ -195,7 +216,10 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, s *v1alpha1.PipelineSche
 	if ref := s.Spec.PipelineRunTemplate.PipelineRef; ref != nil {
 		pipeline = ref.Name
 	}
-	decision := policy.Decide(policy.Policy(s.Spec.ConcurrencyPolicy), policy.Active(policy.RunsOf(pipeline, all)), run.Name)
+	decision := policy.Decision{Action: policy.Start}
+	if p := policy.Policy(s.Spec.ConcurrencyPolicy); p != policy.Allow {
+		decision = policy.Decide(p, policy.Active(r.pipelineRuns(s.Namespace, pipeline)), run.Name)
+	}
 	switch decision.Action {
 	case policy.Skip:
 		r.Recorder.Eventf(s, corev1.EventTypeNormal, ReasonSkippedByPolicy, "slot %s skipped: %s", slot.UTC().Format(time.RFC3339), decision.Reason)
@@ -214,7 +238,8 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, s *v1alpha1.PipelineSche
 	if err := r.create(ctx, s, run); err != nil {
 		return next, err
 	}
-	r.Metrics.created(ctx, s, now.Sub(slot))
+	// Skew is measured after the create returns: it includes the client's rate-limit wait.
+	r.Metrics.created(ctx, s, r.Clock.Now().Sub(slot))
 	s.Status.LastScheduleTime = &metav1.Time{Time: slot}
 	return next, r.prune(ctx, s, owned)
 }
@@ -251,15 +276,48 @@ func (r *Reconciler) create(ctx context.Context, s *v1alpha1.PipelineSchedule, r
 	return nil
 }
 
-// runs returns the runs this schedule owns and every run in its namespace that the lister holds.
-func (r *Reconciler) runs(s *v1alpha1.PipelineSchedule) (owned, all []*pipelinev1.PipelineRun) {
-	all, _ = r.RunLister.PipelineRuns(s.Namespace).List(labels.Everything())
-	for _, run := range all {
-		if run.Labels[resources.ScheduleLabel] == s.Name && metav1.IsControlledBy(run, s) {
+// ownedRuns returns the runs this schedule started, from the informer's schedule index.
+func (r *Reconciler) ownedRuns(s *v1alpha1.PipelineSchedule) []*pipelinev1.PipelineRun {
+	var owned []*pipelinev1.PipelineRun
+	for _, run := range r.byIndex(ScheduleIndex, s.Namespace+"/"+s.Name) {
+		if metav1.IsControlledBy(run, s) {
 			owned = append(owned, run)
 		}
 	}
-	return owned, all
+	return owned
+}
+
+// pipelineRuns returns every run of a Pipeline in a namespace (scheduled, triggered or
+// started by hand), from the informer's pipeline index.
+func (r *Reconciler) pipelineRuns(ns, pipeline string) []*pipelinev1.PipelineRun {
+	return r.byIndex(PipelineIndex, ns+"/"+pipeline)
+}
+
+func (r *Reconciler) byIndex(index, key string) []*pipelinev1.PipelineRun {
+	objs, err := r.RunIndexer.ByIndex(index, key)
+	if err != nil {
+		return nil
+	}
+	out := make([]*pipelinev1.PipelineRun, 0, len(objs))
+	for _, o := range objs {
+		if run, ok := o.(*pipelinev1.PipelineRun); ok {
+			out = append(out, run)
+		}
+	}
+	return out
+}
+
+// backlogSlot returns the oldest slot after baseline that came due while this controller
+// was running (after StartedAt) and is due by now, or zero.
+func (r *Reconciler) backlogSlot(sched *cron.Schedule, baseline, now time.Time) time.Time {
+	from := baseline
+	if r.StartedAt.After(from) {
+		from = r.StartedAt
+	}
+	if first := sched.Next(from); !first.IsZero() && !first.After(now) {
+		return first
+	}
+	return time.Time{}
 }
 
 // observeRuns derives lastScheduleTime, lastSuccessfulTime and active from the owned runs:
@@ -286,6 +344,9 @@ func (r *Reconciler) observeRuns(s *v1alpha1.PipelineSchedule, owned []*pipeline
 		}
 	}
 	sort.Slice(active, func(i, j int) bool { return active[i].Name < active[j].Name })
+	if len(active) > MaxActiveInStatus {
+		active = active[len(active)-MaxActiveInStatus:]
+	}
 	s.Status.Active = active
 }
 
@@ -344,9 +405,13 @@ func (r *Reconciler) writeStatus(ctx context.Context, original, s *v1alpha1.Pipe
 		return nil
 	}
 	nn := types.NamespacedName{Namespace: s.Namespace, Name: s.Name}
-	urgent := !equality.Semantic.DeepEqual(original.Status.Conditions, s.Status.Conditions) ||
-		original.Status.ObservedGeneration != s.Status.ObservedGeneration ||
-		!equality.Semantic.DeepEqual(original.Status.WindowStart, s.Status.WindowStart)
+	// The window and the generation of a new schedule are derived from its creation, and a
+	// condition going from Unknown to True tells nobody anything: neither costs a request.
+	newSchedule := original.Status.ObservedGeneration == 0 && s.Generation <= 1
+	urgent := conditionsWorsenedOrRecovered(original.Status.Status, s.Status.Status) ||
+		!newSchedule && (original.Status.ObservedGeneration != s.Status.ObservedGeneration ||
+			!equality.Semantic.DeepEqual(original.Status.WindowStart, s.Status.WindowStart)) ||
+		newSchedule && original.Status.WindowStart == nil && s.Status.WindowStart != nil && !s.Status.WindowStart.Time.Equal(s.CreationTimestamp.Time)
 	now := r.Clock.Now()
 	r.mu.Lock()
 	last, seen := r.lastWrite[nn]
@@ -392,4 +457,16 @@ func (r *Reconciler) forget(nn types.NamespacedName) {
 	r.mu.Lock()
 	delete(r.lastWrite, nn)
 	r.mu.Unlock()
+}
+
+// conditionsWorsenedOrRecovered reports a condition that became False, or stopped being False.
+func conditionsWorsenedOrRecovered(before, after duckv1.Status) bool {
+	for _, c := range after.Conditions {
+		old := before.GetCondition(c.Type)
+		wasFalse := old != nil && old.IsFalse()
+		if c.IsFalse() != wasFalse || c.IsFalse() && (old.Reason != c.Reason || old.Message != c.Message) {
+			return true
+		}
+	}
+	return false
 }

@@ -95,6 +95,7 @@ type fixture struct {
 	clock    *clocktesting.FakeClock
 	requeued map[types.NamespacedName]time.Duration
 	schedIdx cache.Indexer
+	runIdx   cache.Indexer
 }
 
 // sync copies the schedule as the API server holds it into the lister, as the informer would.
@@ -107,12 +108,23 @@ func (f *fixture) sync(t *testing.T) {
 	if err := f.schedIdx.Update(s); err != nil {
 		t.Fatal(err)
 	}
+	runs, err := f.tekton.TektonV1().PipelineRuns("ml").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range runs.Items {
+		if err := f.runIdx.Update(&runs.Items[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func newFixture(t *testing.T, now time.Time, s *v1alpha1.PipelineSchedule, runs ...*pipelinev1.PipelineRun) *fixture {
 	t.Helper()
 	schedIdx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	runIdx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	indexers := RunIndexers()
+	indexers[cache.NamespaceIndex] = cache.MetaNamespaceIndexFunc
+	runIdx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, indexers)
 	if err := schedIdx.Add(s); err != nil {
 		t.Fatal(err)
 	}
@@ -130,10 +142,12 @@ func newFixture(t *testing.T, now time.Time, s *v1alpha1.PipelineSchedule, runs 
 		clock:    clocktesting.NewFakeClock(now),
 		requeued: map[types.NamespacedName]time.Duration{},
 		schedIdx: schedIdx,
+		runIdx:   runIdx,
 	}
 	f.r = &Reconciler{
 		MLPipe: f.mlpipe, Tekton: f.tekton,
 		ScheduleLister: listers.NewPipelineScheduleLister(schedIdx), RunLister: pipelinelisters.NewPipelineRunLister(runIdx),
+		RunIndexer: runIdx, StartedAt: now,
 		Recorder: f.recorder, Clock: f.clock, StatusSyncPeriod: 5 * time.Minute,
 		EnqueueAfter: func(k types.NamespacedName, d time.Duration) { f.requeued[k] = d },
 	}
@@ -404,7 +418,7 @@ func TestPruneKeepsHistoryLimitsAndNewest(t *testing.T) {
 }
 
 func TestStatusWritesAreCoalesced(t *testing.T) {
-	s := schedule("* * * * *")
+	s := schedule("* * * * *", func(s *v1alpha1.PipelineSchedule) { s.Spec.ConcurrencyPolicy = v1alpha1.AllowConcurrent })
 	f := newFixture(t, t0.Add(time.Minute+time.Second), s)
 	ctx := context.Background()
 	if err := f.r.Reconcile(ctx, "ml/nightly"); err != nil {
@@ -435,5 +449,23 @@ func TestStatusWritesAreCoalesced(t *testing.T) {
 	}
 	if writes() != 1 {
 		t.Errorf("status written %d times over 3 slots within the sync period, want 1", writes())
+	}
+}
+
+func TestBacklogIsWorkedOffNotDropped(t *testing.T) {
+	// The controller has run since t0, but its client was throttled: three slots came due
+	// before this schedule's turn. They start oldest first, one per reconcile.
+	s := schedule("* * * * *", func(s *v1alpha1.PipelineSchedule) { s.Spec.ConcurrencyPolicy = v1alpha1.AllowConcurrent })
+	f := newFixture(t, t0.Add(3*time.Minute+30*time.Second), s)
+	f.r.StartedAt = t0
+	for i := 0; i < 4; i++ {
+		if err := f.r.Reconcile(context.Background(), "ml/nightly"); err != nil {
+			t.Fatal(err)
+		}
+		f.sync(t)
+	}
+	want := []string{runName(t0.Add(time.Minute)), runName(t0.Add(2 * time.Minute)), runName(t0.Add(3 * time.Minute))}
+	if diff := cmp.Diff(want, f.created()); diff != "" {
+		t.Errorf("created (-want +got):\n%s", diff)
 	}
 }

@@ -101,13 +101,17 @@ func startReplica(t *testing.T, c *cluster.Cluster, clk *clocktesting.FakeClock)
 	}))
 	schedules := mf.Mlpipe().V1alpha1().PipelineSchedules()
 	runs := tf.Tekton().V1().PipelineRuns()
+	if err := runs.Informer().AddIndexers(pipelineschedule.RunIndexers()); err != nil {
+		t.Fatal(err)
+	}
 	b := record.NewBroadcaster()
 	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.Kube.CoreV1().Events("")})
 	r := &pipelineschedule.Reconciler{
 		MLPipe: mc, Tekton: c.Tekton,
-		ScheduleLister: schedules.Lister(), RunLister: runs.Lister(),
-		Recorder: b.NewRecorder(mlpipescheme.Scheme, corev1.EventSource{Component: "test"}),
-		Clock:    clk, StatusSyncPeriod: 5 * time.Minute,
+		ScheduleLister: schedules.Lister(), RunLister: runs.Lister(), RunIndexer: runs.Informer().GetIndexer(),
+		StartedAt: clk.Now(),
+		Recorder:  b.NewRecorder(mlpipescheme.Scheme, corev1.EventSource{Component: "test"}),
+		Clock:     clk, StatusSyncPeriod: 5 * time.Minute,
 	}
 	if err := r.Promote(reconciler.UniversalBucket(), func(reconciler.Bucket, types.NamespacedName) {}); err != nil {
 		t.Fatal(err)
@@ -271,9 +275,11 @@ func TestScheduleExactlyOnceOnRealAPIServer(t *testing.T) {
 			s.Spec.StartingDeadlineSeconds = &d
 			s.Spec.ConcurrencyPolicy = v1alpha1.AllowConcurrent
 		})
-		rep := startReplica(t, c, clk)
 		base := within.CreationTimestamp.Time.UTC()
 		lastSlot := base.Truncate(time.Hour).Add(2 * time.Hour)
+		// The controller comes back after the downtime.
+		clk.SetTime(lastSlot.Add(5 * time.Minute))
+		rep := startReplica(t, c, clk)
 		reconcileAt(t, rep, clk, lastSlot.Add(5*time.Minute), ns+"/within")
 		reconcileAt(t, rep, clk, lastSlot.Add(5*time.Minute), ns+"/outside")
 		if runs := scheduleRuns(t, c, ns, "within"); len(runs) != 1 || runs[0].Name != resources.RunName("within", lastSlot) {
