@@ -5,8 +5,8 @@ GO ?= go
 BIN := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -X github.com/mlpipe/mlpipe/pkg/commands.Version=$(VERSION)
-# Tools for the integration tests (kube-apiserver, etcd, Tekton's controller, MinIO, tkn) live here, keyed by version.
-export MLPIPE_TOOLS_CACHE ?= $(CURDIR)/.cache/tools
+# Tools for the integration tests (kube-apiserver, etcd, Tekton's controller, MinIO, tkn) are built once into
+# $(MLPIPE_TOOLS_CACHE) (default ~/.cache/mlpipe/tools, outside the clone), keyed by version: hack/lib/tools.sh.
 TOOLS_ENV = eval "$$(hack/tools-env.sh)"; eval "$$(hack/build-triggers.sh --env)"
 
 .PHONY: help
@@ -33,7 +33,7 @@ verify-generated: ## Fail when tasks/ (or generated code) is stale
 	@if [ -x hack/verify-codegen.sh ]; then hack/verify-codegen.sh; fi
 
 .PHONY: tools
-tools: ## Build the real test parts into .cache/tools once (kube-apiserver, etcd, Tekton controller, Triggers, MinIO, tkn)
+tools: ## Build the real test parts into ~/.cache/mlpipe/tools once (kube-apiserver, etcd, Tekton controller, Triggers, MinIO, tkn)
 	hack/build-tools.sh
 	hack/build-triggers.sh
 

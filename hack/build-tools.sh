@@ -16,7 +16,7 @@
 # Builds the real parts the integration tests run against (etcd, kube-apiserver, kubectl, Tekton Pipelines'
 # controller, tkn, MinIO) from the Go module proxy into a cache keyed by version:
 #
-#   ${MLPIPE_TOOLS_CACHE:-<repo>/.cache/tools}/<tool>/<version>/<tool>
+#   ${MLPIPE_TOOLS_CACHE:-~/.cache/mlpipe/tools}/<tool>/<version>/<tool>
 #
 # Usage: hack/build-tools.sh [tool...]      (default: etcd tekton-controller kube-apiserver kubectl tkn minio;
 #                                           on request also kube-controller-manager, for hack/bench-schedule.sh)

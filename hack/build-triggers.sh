@@ -16,8 +16,8 @@
 # Builds Tekton Triggers' EventListener sink and core interceptors server (the real Triggers code the S3
 # integration tests and benchmarks run) from the Go module proxy into the tools cache, keyed by version:
 #
-#   ${MLPIPE_TOOLS_CACHE:-<repo>/.cache/tools}/triggers-eventlistenersink/<version>/eventlistenersink
-#   ${MLPIPE_TOOLS_CACHE:-<repo>/.cache/tools}/triggers-interceptors/<version>/interceptors
+#   ${MLPIPE_TOOLS_CACHE:-~/.cache/mlpipe/tools}/triggers-eventlistenersink/<version>/eventlistenersink
+#   ${MLPIPE_TOOLS_CACHE:-~/.cache/mlpipe/tools}/triggers-interceptors/<version>/interceptors
 #
 # Usage: hack/build-triggers.sh          build what is missing (a cached binary is not rebuilt)
 #        hack/build-triggers.sh --env    build nothing; print `export MLPIPE_EL_SINK_BIN=...` lines for eval

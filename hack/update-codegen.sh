@@ -22,7 +22,7 @@
 #   pkg/client/injection                                knative injection-gen (client, informer factory,
 #                                                       informers, filtered informers)
 #
-# The generators are built once into ${MLPIPE_CODEGEN_CACHE:-<repo>/.cache/codegen}/<module>-<version>/bin:
+# The generators are built once into ${MLPIPE_CODEGEN_CACHE:-~/.cache/mlpipe/codegen}/<module>-<version>/bin:
 # k8s.io/code-generator at CODEGEN_VERSION (it follows client-go's minor, not apimachinery's) and
 # knative.dev/pkg/codegen/cmd/injection-gen at the knative.dev/pkg version in go.mod. No genreconciler: the
 # reconciler is hand-written. hack/verify-codegen.sh runs this script on a copy of the tree and diffs.
@@ -43,7 +43,7 @@ CLIENT_DIR="pkg/client"
 # The header has a fixed year: a YEAR placeholder would make verify-codegen fail every January.
 BOILERPLATE="${REPO_ROOT}/hack/boilerplate.go.txt"
 
-CACHE="${MLPIPE_CODEGEN_CACHE:-${REPO_ROOT}/.cache/codegen}"
+CACHE="${MLPIPE_CODEGEN_CACHE:-${XDG_CACHE_HOME:-${HOME:-${REPO_ROOT}}/.cache}/mlpipe/codegen}"
 case "${CACHE}" in
 /*) ;;
 *) CACHE="${REPO_ROOT}/${CACHE}" ;;

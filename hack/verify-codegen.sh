@@ -36,7 +36,7 @@ git ls-files -z --cached --others --exclude-standard |
 	tar --null --files-from=- -cf - | tar -xf - -C "${TMP}"
 
 # Reuse the generators already built for this tree.
-MLPIPE_CODEGEN_CACHE="${MLPIPE_CODEGEN_CACHE:-${REPO_ROOT}/.cache/codegen}" "${TMP}/hack/update-codegen.sh"
+MLPIPE_CODEGEN_CACHE="${MLPIPE_CODEGEN_CACHE:-${XDG_CACHE_HOME:-${HOME:-${REPO_ROOT}}/.cache}/mlpipe/codegen}" "${TMP}/hack/update-codegen.sh"
 
 stale=()
 for p in "${GENERATED[@]}"; do

@@ -15,7 +15,8 @@
 
 # Shared by hack/build-tools.sh and hack/tools-env.sh: which test tools exist, their versions (read from the
 # pinned tool modules under hack/tools/, never from the project's go.mod) and where their binaries live in the
-# cache: ${MLPIPE_TOOLS_CACHE:-<repo>/.cache/tools}/<tool>/<version>/<binary>.
+# cache: ${MLPIPE_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlpipe/tools}/<tool>/<version>/<binary>: outside the
+# work tree, so every clone on a machine (CI's fresh clone too) reuses what one build made.
 
 MLPIPE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
@@ -32,7 +33,16 @@ MLPIPE_MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
 
 # tools_cache prints the absolute cache root.
 tools_cache() {
-	local dir="${MLPIPE_TOOLS_CACHE:-${MLPIPE_ROOT}/.cache/tools}"
+	local dir="${MLPIPE_TOOLS_CACHE:-}"
+	if [[ -z "${dir}" ]]; then
+		if [[ -n "${XDG_CACHE_HOME:-}" ]]; then
+			dir="${XDG_CACHE_HOME}/mlpipe/tools"
+		elif [[ -n "${HOME:-}" ]]; then
+			dir="${HOME}/.cache/mlpipe/tools"
+		else
+			dir="${MLPIPE_ROOT}/.cache/tools"
+		fi
+	fi
 	case "${dir}" in
 	/*) ;;
 	*) dir="$(pwd)/${dir}" ;;

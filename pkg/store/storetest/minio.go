@@ -17,7 +17,7 @@ limitations under the License.
 // Package storetest starts a real MinIO server for tests of s3:// code paths.
 //
 // The server binary is found through the environment variable MLPIPE_MINIO_BIN (the Makefile builds MinIO from
-// the Go module proxy into .cache/tools and sets it for `make test`); tests skip when it is unset.
+// the Go module proxy into ~/.cache/mlpipe/tools and sets it for `make test`); tests skip when it is unset.
 package storetest
 
 import (
