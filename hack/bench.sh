@@ -34,7 +34,8 @@ bench ./pkg/generate 'Generate' 2s
 bench ./pkg/cron 'Next' 1s
 bench ./pkg/events 'Decode' 1s
 bench ./pkg/receiver 'Receiver' 2x
-bench ./pkg/steps 'Train|FitEpoch|Serve' 1x
+bench ./pkg/steps 'Train|FitEpoch' 1x
+bench ./pkg/steps 'Serve' 5000x
 bench ./pkg/localrun 'RunnerOverhead|ColdVsCached' 5x
 
 # Whole `mlpipe generate` process, median of 5 (the spec load, Tekton validation and writing, cold process).
