@@ -406,7 +406,11 @@ func (r *runner) stepArgv(step v1.Step, idx int, d taskDirs) ([]string, error) {
 		if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
 			return nil, err
 		}
-		return append([]string{path}, step.Args...), nil
+		// Start the interpreter the shebang names, as the kernel would, rather
+		// than exec'ing the file just written: a fork in another goroutine
+		// between our write and close can still hold the file open for
+		// writing, and exec of such a file fails with ETXTBSY (golang/go#22315).
+		return append(shebangArgv(script, path), step.Args...), nil
 	}
 	cmd := append(append([]string{}, step.Command...), step.Args...)
 	if len(step.Command) == 0 {
@@ -419,6 +423,23 @@ func (r *runner) stepArgv(step v1.Step, idx int, d taskDirs) ([]string, error) {
 		return nil, fmt.Errorf("command %q is not installed on this machine (image %s is not pulled by the local runner)", cmd[0], step.Image)
 	}
 	return cmd, nil
+}
+
+// shebangArgv is the argv the kernel builds for a script at path whose first
+// line is "#!interpreter [optional-arg]": the rest of the line after the
+// interpreter is one argument, not split on spaces.
+func shebangArgv(script, path string) []string {
+	line, _, _ := strings.Cut(script, "\n")
+	line = strings.TrimRight(strings.TrimPrefix(line, "#!"), " \t\r")
+	line = strings.TrimLeft(line, " \t")
+	argv := []string{line}
+	if i := strings.IndexAny(line, " \t"); i >= 0 {
+		argv = []string{line[:i]}
+		if arg := strings.TrimLeft(line[i:], " \t"); arg != "" {
+			argv = append(argv, arg)
+		}
+	}
+	return append(argv, path)
 }
 
 // checkInterpreter fails with a message naming the interpreter when a

@@ -19,6 +19,7 @@ package localrun
 import (
 	"context"
 	"sort"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -31,6 +32,9 @@ import (
 // the given task results, and returns the executed and skipped task names.
 func tektonDecisions(t *testing.T, p *v1.Pipeline, results map[string]map[string]string) (executed, skipped []string) {
 	t.Helper()
+	// Tekton's WhenExpressions.ReplaceVariables rewrites its receiver in
+	// place: walk a copy so the caller's Pipeline keeps its result references.
+	p = p.DeepCopy()
 	g, err := dag.Build(v1.PipelineTaskList(p.Spec.Tasks), v1.PipelineTaskList(p.Spec.Tasks).Deps())
 	if err != nil {
 		t.Fatal(err)
@@ -101,14 +105,37 @@ func TestSameDecisionsAsTekton(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			objs := gatePipeline(t, false)
+			deps := v1.PipelineTaskList(objs.Pipeline.Spec.Tasks).Deps()
 			wantExec, wantSkip := tektonDecisions(t, objs.Pipeline, map[string]map[string]string{
 				"evaluate": {"passed": tt.passed, "accuracy": tt.accuracy},
 			})
 			opts := testOptions(t)
 			opts.Params = map[string]string{"accuracy": tt.accuracy}
+			// Record the order in which tasks start and finish: a task may
+			// start only after every task it depends on has finished.
+			var mu sync.Mutex
+			finished := map[string]bool{}
+			var early []string
+			opts.Events = func(e Event) {
+				mu.Lock()
+				defer mu.Unlock()
+				switch e.Status {
+				case StatusRunning:
+					for _, dep := range deps[e.Task] {
+						if !finished[dep] {
+							early = append(early, e.Task+" before "+dep)
+						}
+					}
+				case StatusSucceeded, StatusFailed, StatusSkipped, StatusCached:
+					finished[e.Task] = true
+				}
+			}
 			res, err := Run(context.Background(), objs.Pipeline, objs.Tasks, opts)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if len(early) > 0 {
+				t.Errorf("tasks started before their dependencies finished: %v", early)
 			}
 			var gotExec, gotSkip []string
 			for _, task := range res.Tasks {
@@ -122,6 +149,9 @@ func TestSameDecisionsAsTekton(t *testing.T) {
 			sort.Strings(gotExec)
 			sort.Strings(gotSkip)
 			if d := cmp.Diff(wantExec, gotExec); d != "" {
+				for _, task := range res.Tasks {
+					t.Logf("%s: %s %s %s", task.Name, task.Status, task.Reason, task.Message)
+				}
 				t.Errorf("executed (-tekton +runner):\n%s", d)
 			}
 			if d := cmp.Diff(wantSkip, gotSkip); d != "" {
