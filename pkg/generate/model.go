@@ -17,6 +17,7 @@ limitations under the License.
 package generate
 
 import (
+	"encoding/csv"
 	"fmt"
 	"sort"
 	"strconv"
@@ -118,6 +119,7 @@ func stepParams(step string, p *spec.MLPipeline, extra []string) []Param {
 			req("label", "Name of the target column."),
 			def("test-fraction", "0.2", "Share of rows held out for evaluation."),
 			def("seed", "42", "Seed of the stratified split."),
+			def("exclude", "", "Columns left out of the features, comma-separated (CSV quoting for names with commas)."),
 		}
 	case "train":
 		ps := []Param{
@@ -182,7 +184,7 @@ func stepArgs(step string, extra []string) []string {
 	out := func(dir string) string { return "--out=$(workspaces.artifacts.path)/" + dir }
 	switch step {
 	case "preprocess":
-		return []string{"--data=$(params.data-uri)", "--label=$(params.label)", "--test-fraction=$(params.test-fraction)", "--seed=$(params.seed)", out("dataset")}
+		return []string{"--data=$(params.data-uri)", "--label=$(params.label)", "--test-fraction=$(params.test-fraction)", "--seed=$(params.seed)", "--exclude=$(params.exclude)", out("dataset")}
 	case "train":
 		return []string{"--dataset=$(params.dataset-uri)", "--epochs=$(params.epochs)", "--learning-rate=$(params.learning-rate)", "--batch-size=$(params.batch-size)", "--l2=$(params.l2)", "--seed=$(params.seed)", out("model")}
 	case "evaluate":
@@ -222,6 +224,7 @@ func pipelineParams(p *spec.MLPipeline, extra []string) []Param {
 		{Name: "label", Default: p.Spec.Data.Label, Description: "Name of the target column."},
 		{Name: "test-fraction", Default: formatFloat(*p.Spec.Data.TestFraction), Description: "Share of rows held out for evaluation."},
 		{Name: "seed", Default: strconv.Itoa(*p.Spec.Data.Seed), Description: "Seed of the split and the training."},
+		{Name: "exclude", Default: csvLine(p.Spec.Data.Exclude), Description: "Columns left out of the features, comma-separated."},
 	}
 	for _, name := range []string{"epochs", "learning-rate", "batch-size", "l2"} {
 		ps = append(ps, Param{Name: name, Default: p.Param(name), Description: "Training hyperparameter " + name + "."})
@@ -257,4 +260,16 @@ func envName(name string) string {
 		}
 		return '_'
 	}, name)
+}
+
+// csvLine joins names as one CSV record, quoting a name that holds a comma or a quote.
+func csvLine(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	_ = w.Write(names)
+	w.Flush()
+	return strings.TrimSuffix(b.String(), "\n")
 }

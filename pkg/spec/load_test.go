@@ -179,6 +179,14 @@ func TestLoadInvalid(t *testing.T) {
 			"f.yaml:10:5: spec.data.seed: must not be negative, got -1",
 		},
 	}, {
+		name: "excluded columns: the label, a duplicate, an empty name",
+		yaml: base + "    exclude: [id, churned, id, \"\"]\n",
+		want: []string{
+			`f.yaml:9:19: spec.data.exclude[1]: "churned" is the label column (spec.data.label): it cannot be excluded`,
+			`f.yaml:9:28: spec.data.exclude[2]: column "id" is listed twice`,
+			`f.yaml:9:32: spec.data.exclude[3]: empty column name`,
+		},
+	}, {
 		name: "wrong scalar type",
 		yaml: base + "    seed: forty-two\n",
 		want: []string{`f.yaml:9:11: spec.data.seed: expected an integer, got "forty-two"`},

@@ -85,6 +85,8 @@ type Data struct {
 	TestFraction *float64 `yaml:"testFraction,omitempty"`
 	// Seed makes the split and the training deterministic (default 42).
 	Seed *int `yaml:"seed,omitempty"`
+	// Exclude names columns that are not features: identifiers, free text, columns that leak the label.
+	Exclude []string `yaml:"exclude,omitempty"`
 }
 
 // Storage configures the S3 client of every step.

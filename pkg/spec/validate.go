@@ -229,10 +229,23 @@ func (c *checker) data(d *Data) {
 	if *d.Seed < 0 {
 		c.add("spec.data.seed", "must not be negative, got %d", *d.Seed)
 	}
+	seen := map[string]bool{}
+	for i, col := range d.Exclude {
+		field := fmt.Sprintf("spec.data.exclude[%d]", i)
+		switch {
+		case strings.TrimSpace(col) == "":
+			c.add(field, "empty column name")
+		case col == d.Label:
+			c.add(field, "%q is the label column (spec.data.label): it cannot be excluded", col)
+		case seen[col]:
+			c.add(field, "column %q is listed twice", col)
+		}
+		seen[col] = true
+	}
 }
 
 // reservedParams are pipeline params the generator wires itself.
-var reservedParams = []string{"data-uri", "label", "test-fraction", "seed", "metric", "operator", "threshold", "min-delta", "model-name", "store"}
+var reservedParams = []string{"data-uri", "label", "test-fraction", "seed", "exclude", "metric", "operator", "threshold", "min-delta", "model-name", "store"}
 
 func (c *checker) param(field, name, value string) {
 	if !paramName.MatchString(name) {

@@ -55,12 +55,23 @@ type Schema struct {
 	Columns []Column `json:"columns"`
 	// Features are the encoded feature names, in feature-matrix order ("col" or "col=category").
 	Features []string `json:"features"`
+	// DroppedColumns are the input columns that are not features, with why: "excluded" (asked for) or
+	// "identifier" (a different non-numeric value in every row).
+	DroppedColumns []DroppedColumn `json:"droppedColumns,omitempty"`
 	// Counts are the row counts of the cleaning and the split.
 	Counts Counts `json:"counts"`
 	// TestFraction and Seed are the split parameters.
 	TestFraction float64 `json:"testFraction"`
 	// Seed is the split's random seed.
 	Seed int64 `json:"seed"`
+}
+
+// DroppedColumn is an input column left out of the features.
+type DroppedColumn struct {
+	// Name is the CSV header.
+	Name string `json:"name"`
+	// Reason is "excluded" or "identifier".
+	Reason string `json:"reason"`
 }
 
 // Source identifies the raw input by content; its location is deliberately not recorded, so that the same data
@@ -111,6 +122,50 @@ func isMissing(v string) bool { return missingTokens[strings.ToLower(v)] }
 type table struct {
 	header []string
 	rows   [][]string
+}
+
+// exclude removes the named columns from the table before any cleaning, so that a missing value in an
+// excluded column drops no row. It returns the removed names in input order.
+func (t *table) exclude(names []string, label, what string) ([]string, error) {
+	drop := map[string]bool{}
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		if n == label {
+			return nil, fmt.Errorf("cannot exclude %q: it is the label column", n)
+		}
+		if t.index(n) < 0 {
+			return nil, fmt.Errorf("excluded column %q is not in %s (columns: %s)", n, what, strings.Join(t.header, ", "))
+		}
+		drop[n] = true
+	}
+	if len(drop) == 0 {
+		return nil, nil
+	}
+	var keep []int
+	var removed []string
+	for j, h := range t.header {
+		if drop[h] {
+			removed = append(removed, h)
+			continue
+		}
+		keep = append(keep, j)
+	}
+	header := make([]string, len(keep))
+	for k, j := range keep {
+		header[k] = t.header[j]
+	}
+	for i, rec := range t.rows {
+		out := make([]string, len(keep))
+		for k, j := range keep {
+			out[k] = rec[j]
+		}
+		t.rows[i] = out
+	}
+	t.header = header
+	return removed, nil
 }
 
 // parseCSV parses CSV bytes strictly: a header row, the same number of fields in every row, text only.

@@ -33,10 +33,11 @@ import (
 
 // TestPreprocessErrors feeds bad inputs to preprocess: each fails with a clear message and leaves nothing behind.
 func TestPreprocessErrors(t *testing.T) {
-	idCol := "id,x,label\n"
-	for i := 0; i < 80; i++ {
-		idCol += fmt.Sprintf("cust-%03d,%d,%d\n", i, i, i%2)
+	manyCities := "city,x,label\n" // 80 distinct cities, each in two rows: not an identifier
+	for i := 0; i < 160; i++ {
+		manyCities += fmt.Sprintf("city-%03d,%d,%d\n", i/2, i, i%2)
 	}
+	ab := []byte("a,b,y\n1,2,0\n3,4,1\n")
 	tests := []struct {
 		name    string
 		content []byte // nil: the file does not exist
@@ -54,7 +55,10 @@ func TestPreprocessErrors(t *testing.T) {
 		{name: "all rows missing values", content: []byte("a,b,y\n1,,0\nNA,2,1\n3,?,0\n"), label: "y", wantErr: "all 3 rows have missing values"},
 		{name: "label column absent", content: []byte("a,b,y\n1,2,0\n3,4,1\n"), label: "churned", wantErr: `label column "churned" is not in`},
 		{name: "one class only", content: []byte("a,b,y\n1,2,0\n3,4,0\n5,6,0\n"), label: "y", wantErr: "only one class"},
-		{name: "non-numeric feature that cannot be encoded", content: []byte(idCol), label: "label", wantErr: `column "id" is not numeric and has 80 distinct values`},
+		{name: "non-numeric feature that cannot be encoded", content: []byte(manyCities), label: "label", wantErr: `column "city" is not numeric and has 80 distinct values`},
+		{name: "excluded column absent", content: ab, label: "y", extra: []string{"--exclude", "a,c"}, wantErr: `excluded column "c" is not in`},
+		{name: "label excluded", content: ab, label: "y", extra: []string{"--exclude", "y"}, wantErr: `cannot exclude "y": it is the label column`},
+		{name: "every feature excluded", content: ab, label: "y", extra: []string{"--exclude", "a", "--exclude", "b"}, wantErr: "no feature columns left"},
 		{name: "bad test fraction", content: []byte("a,b,y\n1,2,0\n3,4,1\n"), label: "y", extra: []string{"--test-fraction", "1.5"}, wantErr: "--test-fraction must be between 0 and 1"},
 		{name: "missing label flag", content: []byte("a,b,y\n1,2,0\n3,4,1\n"), label: "", wantErr: "missing required flag(s): --label (or MLPIPE_LABEL)"},
 	}

@@ -47,6 +47,8 @@ type PreprocessOptions struct {
 	Seed int64
 	// MaxCategories is the largest one-hot vocabulary a categorical column may have.
 	MaxCategories int
+	// Exclude names columns left out of the features (identifiers, free text, leaking columns).
+	Exclude []string
 	// ResultsDir receives the Tekton results.
 	ResultsDir string
 }
@@ -78,6 +80,7 @@ func newPreprocessCommand() *cobra.Command {
 	cmd.Flags().Float64Var(&o.TestFraction, "test-fraction", 0.2, "fraction of each class held out for the test split")
 	cmd.Flags().Int64Var(&o.Seed, "seed", 42, "random seed of the split")
 	cmd.Flags().IntVar(&o.MaxCategories, "max-categories", 50, "largest number of distinct values a categorical column may have")
+	cmd.Flags().StringSliceVar(&o.Exclude, "exclude", nil, "columns to leave out of the features, comma-separated (CSV quoting for names with commas) or repeated")
 	addResultsDirFlag(cmd, &o.ResultsDir)
 	cmd.RunE = runE([]string{"data", "label", "out"}, func(cmd *cobra.Command) error {
 		p, err := Preprocess(cmd.Context(), o, cmd.ErrOrStderr())
@@ -119,6 +122,11 @@ func Preprocess(ctx context.Context, o *PreprocessOptions, log io.Writer) (*Prep
 	if labelIdx < 0 {
 		return nil, fmt.Errorf("label column %q is not in %s (columns: %s)", o.Label, o.Data, strings.Join(t.header, ", "))
 	}
+	excluded, err := t.exclude(o.Exclude, o.Label, o.Data)
+	if err != nil {
+		return nil, err
+	}
+	labelIdx = t.index(o.Label)
 
 	s := &Schema{
 		Format:       SchemaFormat,
@@ -126,6 +134,12 @@ func Preprocess(ctx context.Context, o *PreprocessOptions, log io.Writer) (*Prep
 		Label:        o.Label,
 		TestFraction: o.TestFraction,
 		Seed:         o.Seed,
+	}
+	for _, name := range excluded {
+		s.DroppedColumns = append(s.DroppedColumns, DroppedColumn{Name: name, Reason: "excluded"})
+	}
+	if len(excluded) > 0 {
+		fmt.Fprintf(log, "excluded %d column(s) from the features: %s\n", len(excluded), strings.Join(excluded, ", "))
 	}
 	s.Counts.Input = len(t.rows)
 
@@ -174,7 +188,6 @@ func Preprocess(ctx context.Context, o *PreprocessOptions, log io.Writer) (*Prep
 		if j == labelIdx {
 			continue
 		}
-		featIdx = append(featIdx, j)
 		col := Column{Name: name, Type: TypeNumeric}
 		distinct := map[string]bool{}
 		for _, rec := range rows {
@@ -183,17 +196,28 @@ func Preprocess(ctx context.Context, o *PreprocessOptions, log io.Writer) (*Prep
 			}
 			distinct[rec[j]] = true
 		}
-		if col.Type == TypeCategorical {
-			if len(distinct) > o.MaxCategories {
-				return nil, fmt.Errorf("column %q is not numeric and has %d distinct values (more than --max-categories=%d): "+
-					"it cannot be one-hot encoded; drop it, bin it, or raise --max-categories", name, len(distinct), o.MaxCategories)
+		if col.Type == TypeCategorical && len(distinct) > o.MaxCategories {
+			if len(distinct) == len(rows) {
+				// A different text in every row (an ID, a free-text note): one-hot
+				// codes would each match one training row and none at inference.
+				fmt.Fprintf(log, "dropped column %q: its %d rows all hold different text (an identifier or free text), which cannot generalise\n", name, len(rows))
+				s.DroppedColumns = append(s.DroppedColumns, DroppedColumn{Name: name, Reason: "identifier"})
+				continue
 			}
+			return nil, fmt.Errorf("column %q is not numeric and has %d distinct values (more than --max-categories=%d): "+
+				"it cannot be one-hot encoded; exclude it (--exclude, spec.data.exclude), bin it, or raise --max-categories", name, len(distinct), o.MaxCategories)
+		}
+		featIdx = append(featIdx, j)
+		if col.Type == TypeCategorical {
 			for v := range distinct {
 				col.Categories = append(col.Categories, v)
 			}
 			sort.Strings(col.Categories)
 		}
 		s.Columns = append(s.Columns, col)
+	}
+	if len(s.Columns) == 0 {
+		return nil, fmt.Errorf("%s has no feature columns left besides the label %q", o.Data, o.Label)
 	}
 	s.Features = featureNames(s.Columns)
 
