@@ -19,6 +19,8 @@ package localrun
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -176,6 +178,9 @@ func Summary(w io.Writer, res *Result) {
 	for _, t := range res.Tasks {
 		if t.Status == StatusFailed && t.Message != "" {
 			fmt.Fprintf(w, "  %s failed: %s\n", t.Name, t.Message)
+			for _, line := range logTail(filepath.Join(res.Dir, "tasks", t.Name, "log.txt"), 3) {
+				fmt.Fprintf(w, "    | %s\n", line)
+			}
 		}
 	}
 	if g := res.Gate; g != nil {
@@ -205,4 +210,43 @@ func fmtFloat(f *float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.4g", *f)
+}
+
+// logTail returns the last n non-empty lines a task's steps wrote (the runner's own "=== attempt" headers
+// left out), read from the last 8 KiB of the log, so that a failure shows its reason without opening the file.
+func logTail(path string, n int) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	const window = 8 << 10
+	partial := false
+	if info, err := f.Stat(); err == nil && info.Size() > window {
+		if _, err := f.Seek(-window, io.SeekEnd); err != nil {
+			return nil
+		}
+		partial = true
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil
+	}
+	if partial { // the window starts inside a line
+		if i := strings.IndexByte(string(data), '\n'); i >= 0 {
+			data = data[i+1:]
+		}
+	}
+	var lines []string
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimRight(line, " \t\r")
+		if line == "" || strings.HasPrefix(line, "=== attempt ") {
+			continue
+		}
+		lines = append(lines, line)
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines
 }

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -427,5 +428,36 @@ func TestRunCache(t *testing.T) {
 	runs, err := ListRuns(opts.Root)
 	if err != nil || len(runs) != 4 || runs[0].RunID != first.RunID {
 		t.Errorf("ListRuns = %d runs, %v", len(runs), err)
+	}
+}
+
+// TestSummaryShowsFailureReason: the summary of a failed run quotes the last lines the failing step wrote.
+func TestSummaryShowsFailureReason(t *testing.T) {
+	objs := gatePipeline(t, false)
+	opts := testOptions(t)
+	opts.Params = map[string]string{"fail": "true"}
+	res, err := Run(context.Background(), objs.Pipeline, objs.Tasks, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	Summary(&b, res)
+	if !strings.Contains(b.String(), "  train failed: \"train\" exited with code 3\n    | training failed\n") {
+		t.Errorf("summary does not quote the failing step's last line:\n%s", b.String())
+	}
+}
+
+func TestLogTail(t *testing.T) {
+	dir := t.TempDir()
+	long := strings.Repeat("x", 10<<10) // longer than the 8 KiB window: its cut start is not shown
+	path := filepath.Join(dir, "log.txt")
+	if err := os.WriteFile(path, []byte("=== attempt 1, step s\n"+long+"\nfirst\n\n=== attempt 2, step s\nsecond\r\nthird  \n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := logTail(path, 3), []string{"first", "second", "third"}; !slices.Equal(got, want) {
+		t.Errorf("logTail = %q, want %q", got, want)
+	}
+	if got := logTail(filepath.Join(dir, "absent"), 3); got != nil {
+		t.Errorf("logTail of a missing file = %q, want nil", got)
 	}
 }

@@ -137,7 +137,7 @@ func (t *table) exclude(names []string, label, what string) ([]string, error) {
 			return nil, fmt.Errorf("cannot exclude %q: it is the label column", n)
 		}
 		if t.index(n) < 0 {
-			return nil, fmt.Errorf("excluded column %q is not in %s (columns: %s)", n, what, strings.Join(t.header, ", "))
+			return nil, fmt.Errorf("excluded column %q is not in %s (columns: %s)", n, what, quoteNames(t.header))
 		}
 		drop[n] = true
 	}
@@ -377,4 +377,13 @@ func readEncoded(data []byte, s *Schema, what string) ([][]float64, []int, error
 		y[i] = k
 	}
 	return x, y, nil
+}
+
+// quoteNames lists column names quoted, so that a name holding a comma or spaces reads unambiguously.
+func quoteNames(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
 }

@@ -120,7 +120,7 @@ func Preprocess(ctx context.Context, o *PreprocessOptions, log io.Writer) (*Prep
 	}
 	labelIdx := t.index(o.Label)
 	if labelIdx < 0 {
-		return nil, fmt.Errorf("label column %q is not in %s (columns: %s)", o.Label, o.Data, strings.Join(t.header, ", "))
+		return nil, fmt.Errorf("label column %q is not in %s (columns: %s)", o.Label, o.Data, quoteNames(t.header))
 	}
 	excluded, err := t.exclude(o.Exclude, o.Label, o.Data)
 	if err != nil {
