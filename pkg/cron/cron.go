@@ -66,7 +66,7 @@ func Parse(exprs []string, tz string) (*Schedule, error) {
 		case strings.HasPrefix(e, "TZ=") || strings.HasPrefix(e, "CRON_TZ="):
 			return nil, fmt.Errorf("%q: set the time zone in timeZone, not in the expression", e)
 		}
-		sched, err := parser.Parse(e)
+		sched, err := parser.Parse(sundaySeven(e))
 		if err != nil {
 			return nil, fmt.Errorf("invalid cron expression %q: %w", e, err)
 		}
@@ -266,4 +266,29 @@ func (s *Schedule) matches(w time.Time) bool {
 		}
 	}
 	return false
+}
+
+// sundaySeven rewrites day-of-week 7 as 0: crontab(5) reads both as Sunday, the parser only 0.
+// "7" becomes "0" and a range "N-7" becomes "N-6,0"; anything else is left for the parser to judge.
+func sundaySeven(expr string) string {
+	fields := strings.Fields(expr)
+	if len(fields) != 5 {
+		return expr
+	}
+	items := strings.Split(fields[4], ",")
+	for i, item := range items {
+		switch {
+		case item == "7":
+			items[i] = "0"
+		case strings.HasSuffix(item, "-7") && !strings.Contains(item, "/"):
+			start := strings.TrimSuffix(item, "-7")
+			if start == "7" {
+				items[i] = "0"
+			} else {
+				items[i] = start + "-6,0"
+			}
+		}
+	}
+	fields[4] = strings.Join(items, ",")
+	return strings.Join(fields, " ")
 }

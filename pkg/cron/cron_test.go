@@ -89,6 +89,12 @@ func TestNext(t *testing.T) {
 		name: "dom or dow when both restricted", tz: "UTC", exprs: []string{"0 0 13 * 5"}, from: "2026-02-01T00:00:00Z",
 		want: []string{"2026-02-06T00:00:00Z", "2026-02-13T00:00:00Z", "2026-02-20T00:00:00Z"},
 	}, {
+		name: "day-of-week 7 is Sunday, as in crontab", tz: "UTC", exprs: []string{"0 2 * * 7"}, from: "2026-01-01T00:00:00Z",
+		want: []string{"2026-01-04T02:00:00Z", "2026-01-11T02:00:00Z"},
+	}, {
+		name: "a range up to 7 includes Sunday", tz: "UTC", exprs: []string{"0 0 * * 5-7"}, from: "2026-01-01T00:00:00Z",
+		want: []string{"2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z", "2026-01-04T00:00:00Z", "2026-01-09T00:00:00Z"},
+	}, {
 		name: "leap day", tz: "UTC", exprs: []string{"0 0 29 2 *"}, from: "2026-01-01T00:00:00Z",
 		want: []string{"2028-02-29T00:00:00Z", "2032-02-29T00:00:00Z"},
 	}}
