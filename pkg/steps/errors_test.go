@@ -38,6 +38,10 @@ func TestPreprocessErrors(t *testing.T) {
 		manyCities += fmt.Sprintf("city-%03d,%d,%d\n", i/2, i, i%2)
 	}
 	ab := []byte("a,b,y\n1,2,0\n3,4,1\n")
+	price := "x,price\n" // a regression target: 120 distinct fractional values
+	for i := 0; i < 120; i++ {
+		price += fmt.Sprintf("%d,%d.5\n", i, i)
+	}
 	tests := []struct {
 		name    string
 		content []byte // nil: the file does not exist
@@ -56,6 +60,8 @@ func TestPreprocessErrors(t *testing.T) {
 		{name: "label column absent", content: []byte("a,b,y\n1,2,0\n3,4,1\n"), label: "churned", wantErr: `label column "churned" is not in`},
 		{name: "one class only", content: []byte("a,b,y\n1,2,0\n3,4,0\n5,6,0\n"), label: "y", wantErr: "only one class"},
 		{name: "non-numeric feature that cannot be encoded", content: []byte(manyCities), label: "label", wantErr: `column "city" is not numeric and has 80 distinct values`},
+		{name: "continuous label", content: []byte(price), label: "price", wantErr: `label column "price" has 120 distinct values in 120 rows (more than --max-classes=100): its values look continuous (0.5, 1.5, …)`},
+		{name: "too many classes", content: []byte(price), label: "price", extra: []string{"--max-classes", "10"}, wantErr: "more than --max-classes=10"},
 		{name: "excluded column absent", content: ab, label: "y", extra: []string{"--exclude", "a,c"}, wantErr: `excluded column "c" is not in`},
 		{name: "label excluded", content: ab, label: "y", extra: []string{"--exclude", "y"}, wantErr: `cannot exclude "y": it is the label column`},
 		{name: "every feature excluded", content: ab, label: "y", extra: []string{"--exclude", "a", "--exclude", "b"}, wantErr: "no feature columns left"},

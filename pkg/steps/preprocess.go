@@ -47,6 +47,8 @@ type PreprocessOptions struct {
 	Seed int64
 	// MaxCategories is the largest one-hot vocabulary a categorical column may have.
 	MaxCategories int
+	// MaxClasses is the largest number of distinct label values.
+	MaxClasses int
 	// Exclude names columns left out of the features (identifiers, free text, leaking columns).
 	Exclude []string
 	// ResultsDir receives the Tekton results.
@@ -80,6 +82,7 @@ func newPreprocessCommand() *cobra.Command {
 	cmd.Flags().Float64Var(&o.TestFraction, "test-fraction", 0.2, "fraction of each class held out for the test split")
 	cmd.Flags().Int64Var(&o.Seed, "seed", 42, "random seed of the split")
 	cmd.Flags().IntVar(&o.MaxCategories, "max-categories", 50, "largest number of distinct values a categorical column may have")
+	cmd.Flags().IntVar(&o.MaxClasses, "max-classes", 100, "largest number of distinct label values (classes)")
 	cmd.Flags().StringSliceVar(&o.Exclude, "exclude", nil, "columns to leave out of the features, comma-separated (CSV quoting for names with commas) or repeated")
 	addResultsDirFlag(cmd, &o.ResultsDir)
 	cmd.RunE = runE([]string{"data", "label", "out"}, func(cmd *cobra.Command) error {
@@ -174,6 +177,14 @@ func Preprocess(ctx context.Context, o *PreprocessOptions, log io.Writer) (*Prep
 		s.Classes = append(s.Classes, c)
 	}
 	sortClasses(s.Classes)
+	if o.MaxClasses > 0 && len(s.Classes) > o.MaxClasses {
+		hint := "raise --max-classes if that many classes are meant"
+		if continuous(s.Classes) {
+			hint = fmt.Sprintf("its values look continuous (%s, %s, …): mlpipe trains a classifier, so bin the target into classes first", s.Classes[0], s.Classes[1])
+		}
+		return nil, fmt.Errorf("label column %q has %d distinct values in %d rows (more than --max-classes=%d): %s",
+			o.Label, len(s.Classes), len(rows), o.MaxClasses, hint)
+	}
 	if len(s.Classes) < 2 {
 		return nil, fmt.Errorf("label column %q has only one class (%q) after cleaning: a classifier needs at least two", o.Label, s.Classes[0])
 	}
@@ -327,4 +338,19 @@ func putAll(ctx context.Context, s store.Store, files map[string][]byte, order [
 		}
 	}
 	return nil
+}
+
+// continuous says whether label values are numbers and some are not whole: a regression target.
+func continuous(values []string) bool {
+	fractional := false
+	for _, v := range values {
+		f, ok := parseNumber(v)
+		if !ok {
+			return false
+		}
+		if f != math.Trunc(f) {
+			fractional = true
+		}
+	}
+	return fractional
 }
