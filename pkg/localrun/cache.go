@@ -17,6 +17,7 @@ limitations under the License.
 package localrun
 
 import (
+	"debug/elf"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -44,6 +45,11 @@ import (
 //   - "input:<name>": for a param whose value is a file:// URI or an absolute
 //     path that exists, the sha256 of that file's (or directory tree's)
 //     contents, so a changed dataset or model behind an unchanged URI misses;
+//   - "program:<step>": what identifies the host program a step runs (the
+//     mlpipe binary for built-in steps, the command, or the script's
+//     interpreter): a Go binary's build ID, else its size and modification
+//     time, so that a rebuilt step program misses (in a cluster, the image
+//     digest plays this part);
 //   - "workspace:<name>": the sha256 of the bound workspace directory's
 //     contents (every file's relative path and content digest) when the task
 //     starts: whatever earlier tasks left there is an input.
@@ -94,8 +100,9 @@ type cache struct {
 	runDir  string
 	enabled bool
 
-	mu      sync.Mutex
-	digests map[string]fileDigest // path -> memoised digest
+	mu       sync.Mutex
+	digests  map[string]fileDigest // path -> memoised digest
+	programs map[string]string     // path -> memoised program fingerprint
 }
 
 type fileDigest struct {
@@ -105,15 +112,22 @@ type fileDigest struct {
 }
 
 func newCache(root, runDir string, enabled bool) *cache {
-	return &cache{dir: filepath.Join(root, "cache"), runDir: runDir, enabled: enabled, digests: map[string]fileDigest{}}
+	return &cache{dir: filepath.Join(root, "cache"), runDir: runDir, enabled: enabled, digests: map[string]fileDigest{}, programs: map[string]string{}}
 }
 
 func (c *cache) tokenize(s string) string   { return strings.ReplaceAll(s, c.runDir, runDirToken) }
 func (c *cache) detokenize(s string) string { return strings.ReplaceAll(s, runDirToken, c.runDir) }
 
 // key computes a task's cache key.
-func (c *cache) key(spec *v1.TaskSpec, params v1.Params, wsDirs map[string]string) *cacheKey {
+func (c *cache) key(spec *v1.TaskSpec, params v1.Params, wsDirs map[string]string, programs map[string][]string) *cacheKey {
 	k := &cacheKey{Components: map[string]string{}, Files: map[string]map[string]string{}}
+	for step, paths := range programs {
+		var fps []string
+		for _, path := range paths {
+			fps = append(fps, c.programFingerprint(path))
+		}
+		k.Components["program:"+step] = strings.Join(fps, "; ")
+	}
 	specJSON, _ := json.Marshal(spec)
 	specJSON = []byte(c.tokenize(string(specJSON)))
 	k.Spec = specJSON
@@ -364,4 +378,30 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// programFingerprint identifies the program at path: "go-build-id:<sha256>" of a Go ELF binary's build ID note
+// (it changes whenever the binary's content does), else "size:<n> mtime:<unix-ns>", else "missing".
+func (c *cache) programFingerprint(path string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if fp, ok := c.programs[path]; ok {
+		return fp
+	}
+	fp := "missing"
+	if f, err := elf.Open(path); err == nil {
+		if sec := f.Section(".note.go.buildid"); sec != nil {
+			if data, err := sec.Data(); err == nil {
+				fp = "go-build-id:" + sha(data)
+			}
+		}
+		f.Close()
+	}
+	if fp == "missing" {
+		if info, err := os.Stat(path); err == nil {
+			fp = fmt.Sprintf("size:%d mtime:%d", info.Size(), info.ModTime().UnixNano())
+		}
+	}
+	c.programs[path] = fp
+	return fp
 }

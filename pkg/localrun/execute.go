@@ -108,7 +108,7 @@ func (r *runner) execute(ctx context.Context, j *job) outcome {
 
 	var key *cacheKey
 	if r.cache.enabled && r.taskCacheable(j) {
-		key = r.cache.key(keySpec, j.tr.Spec.Params, wsDirs)
+		key = r.cache.key(keySpec, j.tr.Spec.Params, wsDirs, r.stepPrograms(keySpec.Steps))
 		if hit, err := r.cache.restore(key, wsDirs, d.results); err == nil && hit != nil {
 			_ = r.cache.writeDecision(d.root, key, hit.RunID)
 			return outcome{ok: true, results: r.typedResults(ts, hit.Results), spec: ts, cacheKey: key.Sum, cachedFrom: hit.RunID}
@@ -440,6 +440,55 @@ func shebangArgv(script, path string) []string {
 		}
 	}
 	return append(argv, path)
+}
+
+// stepPrograms maps each step to the host programs it runs, for the cache key: the script's interpreter, this
+// binary for the built-in step programs (every file named in SelfCommand), or the command. A program that
+// cannot be found is left out: the step fails when it runs.
+func (r *runner) stepPrograms(steps []v1.Step) map[string][]string {
+	out := map[string][]string{}
+	for i, step := range steps {
+		name := step.Name
+		if name == "" {
+			name = fmt.Sprintf("step-%d", i)
+		}
+		var prog string
+		switch {
+		case step.Script != "":
+			prog = "/bin/sh"
+			if strings.HasPrefix(step.Script, "#!") {
+				argv := shebangArgv(step.Script, "")
+				prog = argv[0]
+				if filepath.Base(prog) == "env" && len(argv) > 2 {
+					fields := strings.Fields(argv[1])
+					if len(fields) > 1 && fields[0] == "-S" {
+						fields = fields[1:]
+					}
+					prog = fields[0]
+				}
+			}
+		case len(step.Command) > 0 && filepath.Base(step.Command[0]) == StepCommand && len(r.opts.SelfCommand) > 0:
+			for k, arg := range r.opts.SelfCommand {
+				if k == 0 {
+					if path, err := exec.LookPath(arg); err == nil {
+						out[name] = append(out[name], path)
+					}
+				} else if info, err := os.Stat(arg); err == nil && filepath.IsAbs(arg) && info.Mode().IsRegular() {
+					out[name] = append(out[name], arg) // e.g. the script of ["/bin/sh", "/path/step.sh"]
+				}
+			}
+			continue
+		case len(step.Command) > 0:
+			prog = step.Command[0]
+		}
+		if prog == "" {
+			continue
+		}
+		if path, err := exec.LookPath(prog); err == nil {
+			out[name] = []string{path}
+		}
+	}
+	return out
 }
 
 // checkInterpreter fails with a message naming the interpreter when a

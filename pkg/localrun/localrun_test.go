@@ -461,3 +461,62 @@ func TestLogTail(t *testing.T) {
 		t.Errorf("logTail of a missing file = %q, want nil", got)
 	}
 }
+
+// TestCacheMissesWhenStepProgramChanges: a rebuilt step program (here the script SelfCommand runs) is a cache
+// input, as an image digest is in a cluster.
+func TestCacheMissesWhenStepProgramChanges(t *testing.T) {
+	objs := mustObjects(t, `
+apiVersion: tekton.dev/v1
+kind: Task
+metadata: {name: builtin}
+spec:
+  results: [{name: out}]
+  steps:
+  - name: s
+    image: mlpipe-step
+    command: [mlpipe-step, echo, --results-dir, $(results.out.path)]
+---
+apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: prog}
+spec:
+  tasks:
+  - {name: b, taskRef: {name: builtin}}
+`, false)
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "prog.sh")
+	write := func(version string) {
+		t.Helper()
+		if err := os.WriteFile(prog, []byte("#!/bin/sh\nprintf "+version+" > \"$4\"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := Options{Root: filepath.Join(dir, ".mlpipe"), SelfCommand: []string{"/bin/sh", prog}}
+	run := func() *Result {
+		t.Helper()
+		res, err := Run(context.Background(), objs.Pipeline, objs.Tasks, opts)
+		if err != nil || !res.Succeeded() {
+			t.Fatalf("run: %v %+v", err, res)
+		}
+		return res
+	}
+	write("v1")
+	if got := run().Task("b").Status; got != StatusSucceeded {
+		t.Fatalf("cold run: %s", got)
+	}
+	if got := run().Task("b").Status; got != StatusCached {
+		t.Fatalf("rerun with the same program: %s, want Cached", got)
+	}
+	write("v2-longer") // a rebuilt program: new content, size and mtime
+	res := run()
+	if b := res.Task("b"); b.Status != StatusSucceeded || b.Results["out"] != "v2-longer" {
+		t.Fatalf("rerun after the program changed: %s %v, want a fresh run printing v2-longer", b.Status, b.Results)
+	}
+	why, err := Explain(opts.Root, res.RunID, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(why, "the program step s runs was rebuilt or replaced") {
+		t.Errorf("explain does not name the changed program:\n%s", why)
+	}
+}

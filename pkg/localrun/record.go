@@ -283,6 +283,8 @@ func diffKeys(old, cur *cacheKey) []string {
 			out = append(out, fmt.Sprintf("input artifact behind param %s changed contents (sha256 %s -> %s)", name, short(a), short(b)))
 		case kind == "workspace":
 			out = append(out, fmt.Sprintf("workspace %s contents at task start changed: %s", name, fileChanges(old.Files[name], cur.Files[name])))
+		case kind == "program":
+			out = append(out, fmt.Sprintf("the program step %s runs was rebuilt or replaced (%s -> %s)", name, clip(a), clip(b)))
 		case kind == "spec":
 			out = append(out, "task spec after substitution changed: "+specChange(old.Spec, cur.Spec))
 		default:
