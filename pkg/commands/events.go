@@ -69,6 +69,11 @@ s3:TestEvent prints []. A body that is not a notification exits with status 1 an
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
+			if n.SubscribeURL != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "SNS subscription confirmation for topic %s: confirm it by visiting %s\n", n.TopicArn, n.SubscribeURL)
+			} else if n.Test {
+				fmt.Fprintln(cmd.ErrOrStderr(), "test event: acknowledged, starts nothing")
+			}
 			objs := n.Objects
 			if objs == nil {
 				objs = []events.Object{}

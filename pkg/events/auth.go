@@ -37,6 +37,8 @@ var ErrUnauthenticated = errors.New("unauthenticated")
 // request is refused.
 type Auth struct {
 	// Token is the shared token MinIO sends as "Authorization: Bearer <token>" (its webhook auth_token setting).
+	// HTTP Basic credentials whose password is the token are accepted too: that is how an SNS HTTPS
+	// subscription authenticates (https://user:<token>@host/path as its endpoint).
 	Token []byte
 	// HMACKey is the key of the HMAC-SHA256 over the raw body sent in SignatureHeader.
 	HMACKey []byte
@@ -52,12 +54,16 @@ func (a *Auth) Check(h http.Header, body []byte) error {
 		if got == "" {
 			return errors.Join(ErrUnauthenticated, errors.New("missing Authorization header (want: Bearer <token>)"))
 		}
-		tok, ok := strings.CutPrefix(got, "Bearer ")
-		if !ok {
-			return errors.Join(ErrUnauthenticated, errors.New("the Authorization header is not a Bearer token"))
-		}
-		if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), a.Token) != 1 {
-			return errors.Join(ErrUnauthenticated, errors.New("wrong bearer token"))
+		if tok, ok := strings.CutPrefix(got, "Bearer "); ok {
+			if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), a.Token) != 1 {
+				return errors.Join(ErrUnauthenticated, errors.New("wrong bearer token"))
+			}
+		} else if _, pass, ok := (&http.Request{Header: http.Header{"Authorization": {got}}}).BasicAuth(); ok {
+			if subtle.ConstantTimeCompare([]byte(pass), a.Token) != 1 {
+				return errors.Join(ErrUnauthenticated, errors.New("wrong password in the Basic credentials (want the token)"))
+			}
+		} else {
+			return errors.Join(ErrUnauthenticated, errors.New("the Authorization header is neither a Bearer token nor Basic credentials"))
 		}
 	}
 	if len(a.HMACKey) > 0 {

@@ -77,8 +77,16 @@ type Object struct {
 
 // Notification is a decoded notification body.
 type Notification struct {
-	// Test is true for s3:TestEvent: acknowledge it, start nothing.
+	// Test is true for s3:TestEvent and for SNS subscription confirmations: acknowledge it, start nothing.
 	Test bool
+	// Format is what the body was: "s3" (AWS S3 or MinIO Records), "eventbridge" (an aws.s3 EventBridge event),
+	// or "sns" (either, or a test event, inside an SNS HTTP(S) notification).
+	Format string
+	// SubscribeURL is set for an SNS SubscriptionConfirmation: the subscription starts delivering once someone
+	// visits it (mlpipe does not fetch URLs named in request bodies).
+	SubscribeURL string
+	// TopicArn is the SNS topic of an SNS message.
+	TopicArn string
 	// Objects are the objects of the notification's records, in order.
 	Objects []Object
 }
@@ -113,9 +121,19 @@ func recordErr(i int, format string, args ...any) error {
 	return &Error{Record: i, Reason: fmt.Sprintf(format, args...)}
 }
 
-// wire is the union of the AWS and MinIO body shapes (and the test event).
+// wire is the union of the AWS and MinIO body shapes, the test event, EventBridge events and SNS envelopes.
 type wire struct {
 	Records *[]record `json:"Records"`
+	// An EventBridge event from aws.s3.
+	Source     string       `json:"source"`
+	DetailType string       `json:"detail-type"`
+	Time       string       `json:"time"`
+	Detail     *eventDetail `json:"detail"`
+	// An SNS HTTP(S) delivery.
+	Type         string  `json:"Type"`
+	Message      *string `json:"Message"`
+	TopicArn     string  `json:"TopicArn"`
+	SubscribeURL string  `json:"SubscribeURL"`
 	// MinIO's extra top-level fields.
 	EventName string `json:"EventName"`
 	Key       string `json:"Key"`
@@ -125,26 +143,51 @@ type wire struct {
 }
 
 type record struct {
-	EventVersion string `json:"eventVersion"`
-	EventSource  string `json:"eventSource"`
-	EventTime    string `json:"eventTime"`
-	EventName    string `json:"eventName"`
-	S3           *struct {
-		Bucket *struct {
-			Name string `json:"name"`
-		} `json:"bucket"`
-		Object *struct {
-			Key       string       `json:"key"`
-			Size      *json.Number `json:"size"`
-			ETag      string       `json:"eTag"`
-			VersionID string       `json:"versionId"`
-			Sequencer string       `json:"sequencer"`
-		} `json:"object"`
-	} `json:"s3"`
+	EventVersion string    `json:"eventVersion"`
+	EventSource  string    `json:"eventSource"`
+	EventTime    string    `json:"eventTime"`
+	EventName    string    `json:"eventName"`
+	S3           *recordS3 `json:"s3"`
 }
 
-// Decode decodes one notification body. Every error is an *Error.
+type recordS3 struct {
+	Bucket *wireBucket `json:"bucket"`
+	Object *wireObject `json:"object"`
+}
+
+type wireBucket struct {
+	Name string `json:"name"`
+}
+
+type wireObject struct {
+	Key       string       `json:"key"`
+	Size      *json.Number `json:"size"`
+	ETag      string       `json:"eTag"`
+	VersionID string       `json:"versionId"`
+	Sequencer string       `json:"sequencer"`
+}
+
+// eventDetail is the detail of an S3 EventBridge event.
+type eventDetail struct {
+	Bucket *wireBucket `json:"bucket"`
+	Object *struct {
+		Key       string       `json:"key"`
+		Size      *json.Number `json:"size"`
+		ETag      string       `json:"etag"`
+		VersionID string       `json:"version-id"`
+		Sequencer string       `json:"sequencer"`
+	} `json:"object"`
+	Reason       string `json:"reason"`
+	DeletionType string `json:"deletion-type"`
+}
+
+// Decode decodes one notification body: an S3 or MinIO event notification ("Records"), s3:TestEvent, an
+// EventBridge event from aws.s3, or any of these inside an SNS HTTP(S) message. Every error is an *Error.
 func Decode(body []byte) (*Notification, error) {
+	return decode(body, true)
+}
+
+func decode(body []byte, allowSNS bool) (*Notification, error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return nil, bodyErr("the body is empty")
@@ -165,10 +208,18 @@ func Decode(body []byte) (*Notification, error) {
 		return nil, bodyErr("invalid JSON: data after the top-level object")
 	}
 	if w.Records == nil {
-		if w.Event == "s3:TestEvent" {
-			return &Notification{Test: true}, nil
+		switch {
+		case w.Event == "s3:TestEvent":
+			return &Notification{Test: true, Format: "s3"}, nil
+		case w.Source != "" || w.DetailType != "":
+			return decodeEventBridge(&w)
+		case w.Type != "" && w.TopicArn != "":
+			if !allowSNS {
+				return nil, bodyErr("an SNS message inside an SNS message")
+			}
+			return decodeSNS(&w)
 		}
-		return nil, bodyErr(`no "Records" array (an S3/MinIO event notification has one)`)
+		return nil, bodyErr(`no "Records" array (an S3/MinIO event notification has one; so do the S3 events SNS delivers, and EventBridge events have "source": "aws.s3")`)
 	}
 	recs := *w.Records
 	if len(recs) == 0 {
@@ -177,7 +228,7 @@ func Decode(body []byte) (*Notification, error) {
 	if len(recs) > MaxRecords {
 		return nil, bodyErr("%d records in one notification; at most %d are accepted", len(recs), MaxRecords)
 	}
-	n := &Notification{Objects: make([]Object, 0, len(recs))}
+	n := &Notification{Format: "s3", Objects: make([]Object, 0, len(recs))}
 	for i := range recs {
 		o, err := decodeRecord(i, &recs[i])
 		if err != nil {
@@ -188,15 +239,108 @@ func Decode(body []byte) (*Notification, error) {
 	return n, nil
 }
 
+// decodeSNS unwraps an SNS HTTP(S) delivery: a Notification's Message is decoded as a body of its own; a
+// SubscriptionConfirmation is acknowledged and reports its SubscribeURL.
+func decodeSNS(w *wire) (*Notification, error) {
+	switch w.Type {
+	case "SubscriptionConfirmation", "UnsubscribeConfirmation":
+		return &Notification{Test: true, Format: "sns", TopicArn: w.TopicArn, SubscribeURL: w.SubscribeURL}, nil
+	case "Notification":
+		if w.Message == nil {
+			return nil, bodyErr(`SNS notification without a "Message"`)
+		}
+		n, err := decode([]byte(*w.Message), false)
+		if err != nil {
+			var e *Error
+			if errors.As(err, &e) {
+				e.Reason = "in the SNS message: " + e.Reason
+			}
+			return nil, err
+		}
+		n.Format, n.TopicArn = "sns", w.TopicArn
+		return n, nil
+	default:
+		return nil, bodyErr("unknown SNS message type %q", w.Type)
+	}
+}
+
+// eventBridgeNames maps S3's EventBridge detail-types to the event names of S3 notifications, so that one
+// filter (spec.triggers.s3.events) serves both.
+var eventBridgeNames = map[string]string{
+	"Object Restore Initiated":     "s3:ObjectRestore:Post",
+	"Object Restore Completed":     "s3:ObjectRestore:Completed",
+	"Object Restore Expired":       "s3:ObjectRestore:Delete",
+	"Object Tags Added":            "s3:ObjectTagging:Put",
+	"Object Tags Deleted":          "s3:ObjectTagging:Delete",
+	"Object ACL Updated":           "s3:ObjectAcl:Put",
+	"Object Storage Class Changed": "s3:LifecycleTransition",
+	"Object Access Tier Changed":   "s3:IntelligentTiering",
+}
+
+// createdReasons maps the reason of an "Object Created" event to the notification event name.
+var createdReasons = map[string]string{
+	"PutObject":               "s3:ObjectCreated:Put",
+	"POST Object":             "s3:ObjectCreated:Post",
+	"PostObject":              "s3:ObjectCreated:Post",
+	"CopyObject":              "s3:ObjectCreated:Copy",
+	"CompleteMultipartUpload": "s3:ObjectCreated:CompleteMultipartUpload",
+}
+
+// decodeEventBridge decodes an EventBridge event from aws.s3 (one object; its key is not URL-encoded).
+func decodeEventBridge(w *wire) (*Notification, error) {
+	if w.Source != "aws.s3" {
+		return nil, bodyErr("EventBridge event from source %q: only aws.s3 events name objects", w.Source)
+	}
+	var name string
+	switch w.DetailType {
+	case "Object Created":
+		name = "s3:ObjectCreated:Put"
+		if w.Detail != nil {
+			if n, ok := createdReasons[w.Detail.Reason]; ok {
+				name = n
+			}
+		}
+	case "Object Deleted":
+		name = "s3:ObjectRemoved:Delete"
+		if w.Detail != nil && w.Detail.DeletionType == "Delete Marker Created" {
+			name = "s3:ObjectRemoved:DeleteMarkerCreated"
+		}
+	default:
+		var ok bool
+		if name, ok = eventBridgeNames[w.DetailType]; !ok {
+			return nil, bodyErr("unsupported EventBridge detail-type %q of aws.s3", w.DetailType)
+		}
+	}
+	d := w.Detail
+	if d == nil {
+		return nil, bodyErr(`EventBridge event without "detail"`)
+	}
+	r := &record{EventName: name, EventTime: w.Time, S3: &recordS3{Bucket: d.Bucket}}
+	if ob := d.Object; ob != nil {
+		r.S3.Object = &wireObject{Key: ob.Key, Size: ob.Size, ETag: ob.ETag, VersionID: ob.VersionID, Sequencer: ob.Sequencer}
+	}
+	o, err := decodeObject(0, r, false)
+	if err != nil {
+		return nil, err
+	}
+	return &Notification{Format: "eventbridge", Objects: []Object{o}}, nil
+}
+
 func decodeRecord(i int, r *record) (Object, error) {
-	var o Object
 	if r.EventVersion == "" {
-		return o, recordErr(i, "no eventVersion")
+		return Object{}, recordErr(i, "no eventVersion")
 	}
 	major, _, _ := strings.Cut(r.EventVersion, ".")
 	if major != "2" {
-		return o, recordErr(i, "unsupported eventVersion %q: only major version 2 (2.x) is understood", r.EventVersion)
+		return Object{}, recordErr(i, "unsupported eventVersion %q: only major version 2 (2.x) is understood", r.EventVersion)
 	}
+	return decodeObject(i, r, true)
+}
+
+// decodeObject normalises one record; keyEncoded says whether the key arrives URL-encoded (S3 and MinIO
+// notifications) or as is (EventBridge).
+func decodeObject(i int, r *record, keyEncoded bool) (Object, error) {
+	var o Object
 	if r.EventName == "" {
 		return o, recordErr(i, "no eventName")
 	}
@@ -228,9 +372,12 @@ func decodeRecord(i int, r *record) (Object, error) {
 	if ob == nil || ob.Key == "" {
 		return o, recordErr(i, "no object key (s3.object.key)")
 	}
-	key, err := url.QueryUnescape(ob.Key)
-	if err != nil {
-		return o, recordErr(i, "object key %q is not URL-encoded as S3 and MinIO send it: %v", ob.Key, err)
+	key := ob.Key
+	if keyEncoded {
+		var err error
+		if key, err = url.QueryUnescape(ob.Key); err != nil {
+			return o, recordErr(i, "object key %q is not URL-encoded as S3 and MinIO send it: %v", ob.Key, err)
+		}
 	}
 	if err := ValidateKey(key); err != nil {
 		return o, recordErr(i, "%v", err)

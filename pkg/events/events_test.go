@@ -328,3 +328,87 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+// TestDecodeAWSRelays: AWS S3 cannot call a webhook itself; it reaches one through SNS (HTTP(S) subscription)
+// or EventBridge (API destination). Both shapes decode to the same objects as a direct notification.
+func TestDecodeAWSRelays(t *testing.T) {
+	direct, err := Decode(readTestdata(t, "aws-put.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, file   string
+		want         []Object
+		format       string
+		test         bool
+		subscribeURL string
+	}{{
+		name: "SNS notification carrying an S3 event", file: "sns-s3-notification.json",
+		want: direct.Objects, format: "sns",
+	}, {
+		name: "SNS notification carrying s3:TestEvent", file: "sns-s3-test-event.json",
+		format: "sns", test: true,
+	}, {
+		name: "SNS subscription confirmation", file: "sns-subscription-confirmation.json",
+		format: "sns", test: true,
+		subscribeURL: "https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:us-west-2:123456789012:ml-data&Token=2336412f37fb687f",
+	}, {
+		name: "EventBridge Object Created: the key is not URL-encoded ('+' and ':' stay)", file: "eventbridge-object-created.json",
+		format: "eventbridge",
+		want: []Object{{
+			Bucket: "ml-datasets", Key: "churn/2026-11-12T00:00:00/train+v2.csv", URI: "s3://ml-datasets/churn/2026-11-12T00:00:00/train+v2.csv",
+			Size: 5242880, ETag: "b1946ac92492d2347c6235b4d2611184-2", VersionID: "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e", Sequencer: "617f08299329d189",
+			EventName: "s3:ObjectCreated:CompleteMultipartUpload", EventTime: time.Date(2026, 11, 12, 0, 0, 0, 0, time.UTC),
+			DedupKey: "ml-datasets/churn/2026-11-12T00:00:00/train+v2.csv@v:IYV3p45BT0ac8hjHg1houSdS1a.Mro8e",
+		}},
+	}, {
+		name: "EventBridge Object Deleted with a delete marker", file: "eventbridge-object-deleted.json",
+		format: "eventbridge",
+		want: []Object{{
+			Bucket: "ml-datasets", Key: "churn/old.csv", URI: "s3://ml-datasets/churn/old.csv",
+			ETag: "d41d8cd98f00b204e9800998ecf8427e", VersionID: "1QW9g1Z99LUNbvaaYVpW9xDlOLU.qxgF", Sequencer: "617f0837b476e463",
+			EventName: "s3:ObjectRemoved:DeleteMarkerCreated", EventTime: time.Date(2026, 11, 12, 0, 0, 0, 0, time.UTC),
+			DedupKey: "ml-datasets/churn/old.csv@v:1QW9g1Z99LUNbvaaYVpW9xDlOLU.qxgF",
+		}},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, err := Decode(readTestdata(t, tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n.Format != tt.format || n.Test != tt.test || n.SubscribeURL != tt.subscribeURL {
+				t.Errorf("Format %q Test %v SubscribeURL %q, want %q %v %q", n.Format, n.Test, n.SubscribeURL, tt.format, tt.test, tt.subscribeURL)
+			}
+			if d := cmp.Diff(tt.want, n.Objects); d != "" {
+				t.Errorf("objects (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestDecodeAWSRelayErrors(t *testing.T) {
+	inner := string(readTestdata(t, "aws-put.json"))
+	sns := func(typ, msg string) string {
+		b, _ := json.Marshal(map[string]string{"Type": typ, "TopicArn": "arn:aws:sns:us-west-2:1:t", "Message": msg})
+		return string(b)
+	}
+	tests := []struct{ name, body, want string }{
+		{"SNS message that is not an S3 event", sns("Notification", `{"hello": "world"}`), `in the SNS message: no "Records" array`},
+		{"SNS message that is not JSON", sns("Notification", "plain text"), "in the SNS message: the body is not a JSON object"},
+		{"SNS inside SNS", sns("Notification", sns("Notification", inner)), "an SNS message inside an SNS message"},
+		{"unknown SNS type", sns("Reminder", inner), `unknown SNS message type "Reminder"`},
+		{"EventBridge event of another service", `{"source": "aws.ec2", "detail-type": "EC2 Instance State-change Notification", "detail": {}}`, `source "aws.ec2"`},
+		{"unsupported S3 EventBridge type", `{"source": "aws.s3", "detail-type": "Object Renamed", "detail": {}}`, `unsupported EventBridge detail-type "Object Renamed"`},
+		{"EventBridge without detail", `{"source": "aws.s3", "detail-type": "Object Created"}`, `without "detail"`},
+		{"EventBridge without a key", `{"source": "aws.s3", "detail-type": "Object Created", "detail": {"bucket": {"name": "abc"}, "object": {"etag": "x"}}}`, "no object key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Decode([]byte(tt.body))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !IsInvalid(err) {
+				t.Errorf("Decode() error = %v, want an invalid-notification error containing %q", err, tt.want)
+			}
+		})
+	}
+}

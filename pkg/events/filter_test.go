@@ -18,6 +18,7 @@ package events
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"sync"
@@ -92,7 +93,9 @@ func TestAuth(t *testing.T) {
 		{"missing token", Auth{Token: []byte("s3cr3t")}, hdr(), body, false},
 		{"wrong token", Auth{Token: []byte("s3cr3t")}, hdr("Authorization", "Bearer s3cr3T"), body, false},
 		{"token prefix only", Auth{Token: []byte("s3cr3t")}, hdr("Authorization", "Bearer s3cr"), body, false},
-		{"basic auth", Auth{Token: []byte("s3cr3t")}, hdr("Authorization", "Basic czNjcjN0"), body, false},
+		{"basic auth without a user part", Auth{Token: []byte("s3cr3t")}, hdr("Authorization", "Basic czNjcjN0"), body, false},
+		{"basic auth with the token as password (SNS)", Auth{Token: []byte("s3cr3t")}, hdr("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("sns:s3cr3t"))), body, true},
+		{"basic auth with a wrong password", Auth{Token: []byte("s3cr3t")}, hdr("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("sns:s3cr3T"))), body, false},
 		{"empty bearer", Auth{Token: []byte("s3cr3t")}, hdr("Authorization", "Bearer "), body, false},
 		{"hmac", Auth{HMACKey: key}, hdr(SignatureHeader, SignatureValue(key, body)), body, true},
 		{"missing hmac", Auth{HMACKey: key}, hdr(), body, false},

@@ -128,6 +128,9 @@ func (i *Interceptor) Process(ctx context.Context, r *triggersv1.InterceptorRequ
 		return interceptors.Fail(codes.InvalidArgument, err.Error())
 	}
 	if n.Test {
+		if n.SubscribeURL != "" {
+			return interceptors.Fail(codes.OK, fmt.Sprintf("SNS subscription confirmation for topic %s acknowledged; nothing to start. Confirm the subscription by visiting its SubscribeURL: %s", n.TopicArn, n.SubscribeURL))
+		}
 		return interceptors.Fail(codes.OK, "s3:TestEvent acknowledged; nothing to start")
 	}
 	var obj *events.Object

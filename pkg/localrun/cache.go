@@ -17,8 +17,8 @@ limitations under the License.
 package localrun
 
 import (
-	"debug/elf"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"

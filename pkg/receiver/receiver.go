@@ -114,9 +114,12 @@ type Result struct {
 type Response struct {
 	// Error is set on 4xx and 5xx.
 	Error string `json:"error,omitempty"`
-	// Test is true for an acknowledged s3:TestEvent.
-	Test    bool     `json:"test,omitempty"`
-	Results []Result `json:"results,omitempty"`
+	// Test is true for an acknowledged s3:TestEvent or SNS subscription confirmation.
+	Test bool `json:"test,omitempty"`
+	// SubscribeURL is the URL that confirms an SNS subscription (mlpipe does not fetch it: visit it, or run
+	// aws sns confirm-subscription).
+	SubscribeURL string   `json:"subscribeURL,omitempty"`
+	Results      []Result `json:"results,omitempty"`
 }
 
 // httpError is an answer other than 200.
@@ -199,7 +202,10 @@ func (rc *Receiver) serve(r *http.Request) (*Response, error) {
 		return nil, fail(http.StatusBadRequest, "%v", err)
 	}
 	if n.Test {
-		return &Response{Test: true}, nil
+		if n.SubscribeURL != "" {
+			rc.logger().Warnw("SNS subscription awaits confirmation: visit its SubscribeURL", "path", r.URL.Path, "topic", n.TopicArn, "subscribeURL", n.SubscribeURL)
+		}
+		return &Response{Test: true, SubscribeURL: n.SubscribeURL}, nil
 	}
 	resp := &Response{}
 	for _, o := range n.Objects {

@@ -18,6 +18,7 @@ package receiver
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -194,7 +195,7 @@ func TestReceiverBadRequests(t *testing.T) {
 		{"oversize body", "/churn", good + strings.Repeat(" ", 17<<10), bearer, 413, "exceeds the limit"},
 		{"missing token", "/churn", good, nil, 401, "missing Authorization"},
 		{"wrong token", "/churn", good, map[string]string{"Authorization": "Bearer nope"}, 401, "wrong bearer token"},
-		{"token without Bearer", "/churn", good, map[string]string{"Authorization": token}, 401, "not a Bearer token"},
+		{"token without Bearer", "/churn", good, map[string]string{"Authorization": token}, 401, "neither a Bearer token nor Basic credentials"},
 		{"missing HMAC", "/hmac", good, nil, 401, "missing " + events.SignatureHeader},
 		{"HMAC over a re-serialised body", "/hmac", good, hmacOK(reserialised), 401, "does not match"},
 		{"HMAC with the wrong key", "/hmac", good, map[string]string{events.SignatureHeader: events.SignatureValue([]byte("other"), []byte(good))}, 401, "does not match"},
@@ -334,5 +335,38 @@ func TestLoadConfig(t *testing.T) {
 	write("bad.yaml", "routes:\n  - path: /x\n    namespace: ml\n    pipeline: churn\n")
 	if _, err := LoadConfig(filepath.Join(dir, "bad.yaml")); err == nil || !strings.Contains(err.Error(), "tokenFile or hmacKeyFile is required") {
 		t.Errorf("route without auth: %v", err)
+	}
+}
+
+// TestReceiverAWSRelays: AWS S3 reaches the receiver through an SNS HTTPS subscription (Basic credentials in
+// the endpoint URL, text/plain body) or an EventBridge API destination (bearer token): each starts one run
+// per object version, and an SNS subscription confirmation is acknowledged with its SubscribeURL.
+func TestReceiverAWSRelays(t *testing.T) {
+	rc, client, _ := newTestReceiver()
+	rc.Routes["/aws"] = &Route{Namespace: "ml", Pipeline: "churn", Auth: events.Auth{Token: []byte(token)}}
+	relay := func(name string) string { return body(t, filepath.Join("..", "..", "events", "testdata", name)) }
+	basic := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("sns:"+token)), "Content-Type": "text/plain; charset=UTF-8"}
+
+	rec, resp := post(t, rc, "/aws", relay("sns-subscription-confirmation.json"), basic)
+	if rec.Code != http.StatusOK || !resp.Test || !strings.HasPrefix(resp.SubscribeURL, "https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription") {
+		t.Fatalf("subscription confirmation: %d %+v", rec.Code, resp)
+	}
+	for i, want := range []bool{true, false} { // SNS redelivers: the second delivery starts nothing
+		rec, resp = post(t, rc, "/aws", relay("sns-s3-notification.json"), basic)
+		if rec.Code != http.StatusOK || len(resp.Results) != 1 || resp.Results[0].Created != want || resp.Results[0].URI != "s3://amzn-s3-demo-bucket/HappyFace.jpg" {
+			t.Fatalf("SNS delivery %d: %d %+v", i+1, rec.Code, resp)
+		}
+	}
+	rec, resp = post(t, rc, "/aws", relay("eventbridge-object-created.json"), bearer)
+	if rec.Code != http.StatusOK || len(resp.Results) != 1 || !resp.Results[0].Created || resp.Results[0].URI != "s3://ml-datasets/churn/2026-11-12T00:00:00/train+v2.csv" {
+		t.Fatalf("EventBridge delivery: %d %+v", rec.Code, resp)
+	}
+	rec, resp = post(t, rc, "/aws", relay("sns-s3-notification.json"), map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("sns:wrong"))})
+	if rec.Code != http.StatusUnauthorized {
+		t.Errorf("wrong Basic password: %d %+v", rec.Code, resp)
+	}
+	list, _ := client.TektonV1().PipelineRuns("ml").List(context.Background(), metav1.ListOptions{})
+	if len(list.Items) != 2 {
+		t.Errorf("%d runs, want 2 (one per object version)", len(list.Items))
 	}
 }
