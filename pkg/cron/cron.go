@@ -18,6 +18,10 @@ limitations under the License.
 // fires in an IANA time zone. Slots are wall-clock times: each wall-clock time a
 // schedule names fires at most once, so the fall-back hour never fires twice, and a
 // wall-clock time that falls in a spring-forward gap fires once, right after the gap.
+//
+// "@every <duration>" is the exception: it counts elapsed time, not the wall clock. Its slots
+// are the whole multiples of the duration since the Unix epoch (so they are the same on every
+// replica and after every restart), in any zone and across DST.
 package cron
 
 import (
@@ -38,11 +42,12 @@ var parser = robfig.NewParser(robfig.Minute | robfig.Hour | robfig.Dom | robfig.
 // Schedule is one or more cron expressions read in one time zone.
 type Schedule struct {
 	specs []*robfig.SpecSchedule
+	every []time.Duration
 	loc   *time.Location
 }
 
-// Parse parses 5-field cron expressions and @-macros (not @every) in the IANA zone tz
-// (empty means UTC).
+// Parse parses 5-field cron expressions, @-macros and "@every <duration>" (whole minutes,
+// at least one) in the IANA zone tz (empty means UTC).
 func Parse(exprs []string, tz string) (*Schedule, error) {
 	if len(exprs) == 0 {
 		return nil, fmt.Errorf("no schedule: give at least one cron expression")
@@ -62,7 +67,12 @@ func Parse(exprs []string, tz string) (*Schedule, error) {
 		e = strings.TrimSpace(e)
 		switch {
 		case strings.HasPrefix(e, "@every"):
-			return nil, fmt.Errorf("%q: @every is not supported: slots must be calendar times", e)
+			d, err := parseEvery(e)
+			if err != nil {
+				return nil, err
+			}
+			s.every = append(s.every, d)
+			continue
 		case strings.HasPrefix(e, "TZ=") || strings.HasPrefix(e, "CRON_TZ="):
 			return nil, fmt.Errorf("%q: set the time zone in timeZone, not in the expression", e)
 		}
@@ -80,6 +90,36 @@ func Parse(exprs []string, tz string) (*Schedule, error) {
 		return nil, fmt.Errorf("schedule %q never fires within 5 years", strings.Join(exprs, ", "))
 	}
 	return s, nil
+}
+
+// parseEvery parses "@every <duration>": whole minutes, from one minute up to the search horizon.
+func parseEvery(e string) (time.Duration, error) {
+	arg := strings.TrimSpace(strings.TrimPrefix(e, "@every"))
+	d, err := time.ParseDuration(arg)
+	switch {
+	case arg == "" || err != nil:
+		return 0, fmt.Errorf("%q: want @every <duration>, e.g. @every 90m or @every 6h", e)
+	case d < time.Minute || d%time.Minute != 0:
+		return 0, fmt.Errorf("%q: the interval must be a whole number of minutes, at least 1m", e)
+	case d > horizon:
+		return 0, fmt.Errorf("%q: the interval is longer than 5 years", e)
+	}
+	return d, nil
+}
+
+// everyNext is the first multiple of d since the Unix epoch strictly after t.
+func everyNext(d time.Duration, t time.Time) time.Time {
+	return everyPrev(d, t).Add(d)
+}
+
+// everyPrev is the latest multiple of d since the Unix epoch at or before t.
+func everyPrev(d time.Duration, t time.Time) time.Time {
+	n, dn := t.UnixNano(), int64(d)
+	k := n / dn
+	if n%dn < 0 {
+		k--
+	}
+	return time.Unix(0, k*dn).In(t.Location())
 }
 
 // Location is the zone the schedule is read in.
@@ -196,6 +236,11 @@ func (s *Schedule) Next(t time.Time) time.Time {
 			best = found
 		}
 	}
+	for _, d := range s.every {
+		if n := everyNext(d, t); best.IsZero() || n.Before(best) {
+			best = n
+		}
+	}
 	return best
 }
 
@@ -217,6 +262,11 @@ func (s *Schedule) Prev(t time.Time) time.Time {
 		})
 		if !found.IsZero() && (best.IsZero() || found.After(best)) {
 			best = found
+		}
+	}
+	for _, d := range s.every {
+		if p := everyPrev(d, t); best.IsZero() || p.After(best) {
+			best = p
 		}
 	}
 	return best
@@ -241,6 +291,14 @@ func (s *Schedule) Missed(after, upTo time.Time, limit int) (count int, latest t
 // DSTNote says how daylight saving time moved slot t, or "" when it did not.
 func (s *Schedule) DSTNote(t time.Time) string {
 	local := t.In(s.loc)
+	if len(s.specs) == 0 {
+		return "" // only @every: elapsed time, DST moves nothing
+	}
+	for _, d := range s.every {
+		if everyPrev(d, t).Equal(t) && !s.matches(wallOf(local).naive()) {
+			return "" // an @every slot
+		}
+	}
 	_, off := local.Zone()
 	for _, d := range []time.Duration{-time.Hour, time.Hour, -30 * time.Minute, 30 * time.Minute} {
 		other := t.Add(d).In(s.loc)

@@ -95,6 +95,15 @@ func TestNext(t *testing.T) {
 		name: "a range up to 7 includes Sunday", tz: "UTC", exprs: []string{"0 0 * * 5-7"}, from: "2026-01-01T00:00:00Z",
 		want: []string{"2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z", "2026-01-04T00:00:00Z", "2026-01-09T00:00:00Z"},
 	}, {
+		name: "@every 90m: multiples of 90 minutes since the epoch, in any zone", tz: "Asia/Kathmandu", exprs: []string{"@every 90m"}, from: "2026-01-01T00:00:00Z",
+		want: []string{"2026-01-01T01:30:00Z", "2026-01-01T03:00:00Z", "2026-01-01T04:30:00Z"},
+	}, {
+		name: "@every 1h counts elapsed time through the fall-back hour: both 02:00s fire", tz: "Europe/Berlin", exprs: []string{"@every 1h"}, from: "2026-10-24T23:30:00Z",
+		want: []string{"2026-10-25T00:00:00Z", "2026-10-25T01:00:00Z", "2026-10-25T02:00:00Z"},
+	}, {
+		name: "@every merges with a cron expression", tz: "UTC", exprs: []string{"@every 8h", "30 1 * * *"}, from: "2026-01-01T00:00:00Z",
+		want: []string{"2026-01-01T01:30:00Z", "2026-01-01T08:00:00Z", "2026-01-01T16:00:00Z", "2026-01-02T00:00:00Z"},
+	}, {
 		name: "leap day", tz: "UTC", exprs: []string{"0 0 29 2 *"}, from: "2026-01-01T00:00:00Z",
 		want: []string{"2028-02-29T00:00:00Z", "2032-02-29T00:00:00Z"},
 	}}
@@ -153,7 +162,10 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{nil, "UTC", "no schedule: give at least one cron expression"},
 		{[]string{"0 25 * * *"}, "UTC", `invalid cron expression "0 25 * * *": end of range (25) above maximum (23): 25`},
-		{[]string{"@every 1h"}, "UTC", `"@every 1h": @every is not supported: slots must be calendar times`},
+		{[]string{"@every 30s"}, "UTC", `"@every 30s": the interval must be a whole number of minutes, at least 1m`},
+		{[]string{"@every 90m30s"}, "UTC", `"@every 90m30s": the interval must be a whole number of minutes, at least 1m`},
+		{[]string{"@every"}, "UTC", `"@every": want @every <duration>, e.g. @every 90m or @every 6h`},
+		{[]string{"@every 2 hours"}, "UTC", `"@every 2 hours": want @every <duration>, e.g. @every 90m or @every 6h`},
 		{[]string{"0 0 * * *"}, "Mars/Olympus", `unknown time zone "Mars/Olympus": use an IANA name such as Europe/Berlin`},
 		{[]string{"0 0 30 2 *"}, "UTC", `schedule "0 0 30 2 *" never fires within 5 years`},
 		{[]string{"CRON_TZ=UTC 0 0 * * *"}, "UTC", `"CRON_TZ=UTC 0 0 * * *": set the time zone in timeZone, not in the expression`},

@@ -278,9 +278,9 @@ func TestLoadInvalid(t *testing.T) {
 			`f.yaml:13:7: spec.triggers.schedule.concurrencyPolicy: must be one of "Allow", "Forbid", "Replace", got "forbid" (did you mean "Forbid"?)`,
 		},
 	}, {
-		name: "@every and six fields rejected",
-		yaml: base + "  triggers:\n    schedule: {cron: '@every 5m'}\n",
-		want: []string{"f.yaml:10:16: spec.triggers.schedule.cron: @every is not supported: slots must be calendar times; use a cron expression"},
+		name: "@every below a minute rejected",
+		yaml: base + "  triggers:\n    schedule: {cron: '@every 30s'}\n",
+		want: []string{`f.yaml:10:16: spec.triggers.schedule.cron: "@every 30s": the interval must be a whole number of minutes, at least 1m`},
 	}, {
 		name: "bad s3 trigger",
 		yaml: base + "  triggers:\n    s3:\n      bucket: My_Bucket\n      events: [s3:ObjectCreated:Putt]\n      marker: a/_SUCCESS\n",

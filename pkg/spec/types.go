@@ -187,7 +187,7 @@ type Triggers struct {
 
 // Schedule starts a run on every cron slot.
 type Schedule struct {
-	// Cron is a 5-field cron expression or an @-macro (@daily, @every is not allowed).
+	// Cron is a 5-field cron expression, an @-macro (@daily) or "@every <duration>" (whole minutes).
 	Cron                    string `yaml:"cron"`
 	TimeZone                string `yaml:"timeZone,omitempty"`
 	ConcurrencyPolicy       string `yaml:"concurrencyPolicy,omitempty"`

@@ -26,7 +26,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/robfig/cron/v3"
+	schedcron "github.com/mlpipe/mlpipe/pkg/cron"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -54,7 +54,6 @@ var (
 	envName   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	secretKey = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
 	bucket    = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	cronSpec  = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 )
 
 type checker struct {
@@ -405,12 +404,9 @@ func (c *checker) schedule(s *Schedule) {
 	const base = "spec.triggers.schedule"
 	if s.Cron == "" {
 		c.add(base+".cron", "required: a 5-field cron expression or an @-macro such as @daily")
-	} else if strings.HasPrefix(s.Cron, "@every") {
-		c.add(base+".cron", "@every is not supported: slots must be calendar times; use a cron expression")
-	} else if strings.HasPrefix(strings.TrimSpace(s.Cron), "TZ=") || strings.HasPrefix(strings.TrimSpace(s.Cron), "CRON_TZ=") {
-		c.add(base+".cron", "set the zone in timeZone, not in the cron expression")
-	} else if _, err := cronSpec.Parse(s.Cron); err != nil {
-		c.add(base+".cron", "invalid cron expression %q: %v", s.Cron, err)
+	} else if _, err := schedcron.Parse([]string{s.Cron}, "UTC"); err != nil {
+		// The controller's own parser: what validates here is what fires there.
+		c.add(base+".cron", "%v", err)
 	}
 	if _, err := time.LoadLocation(s.TimeZone); err != nil || s.TimeZone == "Local" {
 		c.add(base+".timeZone", "unknown time zone %q: use an IANA name such as Europe/Berlin", s.TimeZone)

@@ -60,7 +60,8 @@ const (
 // PipelineScheduleSpec is the desired schedule.
 type PipelineScheduleSpec struct {
 	// Schedule is a standard 5-field cron expression or an @-macro (@hourly, @daily, @weekly,
-	// @monthly, @yearly).
+	// @monthly, @yearly), or "@every <duration>" (whole minutes): elapsed time, with slots at the
+	// multiples of the duration since the Unix epoch, unmoved by time zone and DST.
 	// +optional
 	Schedule string `json:"schedule,omitempty"`
 	// Schedules are more cron expressions; a slot of any of them starts a run.

@@ -151,9 +151,9 @@ func TestPipelineSchedule_Validate_Invalid(t *testing.T) {
 	}, {
 		name: "bad entry in schedules names its index",
 		s: schedule(func(s *PipelineSchedule) {
-			s.Spec.Schedules = []string{"@hourly", "@every 5m", ""}
+			s.Spec.Schedules = []string{"@hourly", "@every 5s", ""}
 		}),
-		want: apis.ErrInvalidValue(`"@every 5m": @every is not supported: slots must be calendar times`, "spec.schedules[1]").
+		want: apis.ErrInvalidValue(`"@every 5s": the interval must be a whole number of minutes, at least 1m`, "spec.schedules[1]").
 			Also(apis.ErrMissingField("spec.schedules[2]")),
 	}, {
 		name: "schedule that never fires",
