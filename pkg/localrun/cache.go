@@ -17,6 +17,7 @@ limitations under the License.
 package localrun
 
 import (
+	"context"
 	"crypto/sha256"
 	"debug/elf"
 	"encoding/hex"
@@ -32,6 +33,8 @@ import (
 	"time"
 
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+
+	"github.com/mlpipe/mlpipe/pkg/store"
 )
 
 // The cache.
@@ -50,11 +53,14 @@ import (
 //     interpreter): a Go binary's build ID, else its size and modification
 //     time, so that a rebuilt step program misses (in a cluster, the image
 //     digest plays this part);
+//   - "input:<name>" for an s3:// URI: the object's ETag, version and size, or
+//     every key, ETag and size under a prefix (store.Fingerprint, with the
+//     task's own AWS_* settings); when that fails the task runs uncached;
 //   - "workspace:<name>": the sha256 of the bound workspace directory's
 //     contents (every file's relative path and content digest) when the task
 //     starts: whatever earlier tasks left there is an input.
 //
-// s3:// and other remote URIs are keyed by their text only.
+// Other remote URIs are keyed by their text only.
 //
 // On success the store keeps the results (run folder placeholder-ed) and the
 // files the task created or changed in its workspaces. A hit copies those
@@ -74,6 +80,8 @@ type cacheKey struct {
 	Files map[string]map[string]string `json:"files,omitempty"`
 	// Spec is the substituted spec, for explain.
 	Spec json.RawMessage `json:"spec,omitempty"`
+	// Unknown says why an input could not be identified; such a key is neither looked up nor stored.
+	Unknown string `json:"-"`
 }
 
 // cacheEntry is what the store keeps per key.
@@ -119,7 +127,7 @@ func (c *cache) tokenize(s string) string   { return strings.ReplaceAll(s, c.run
 func (c *cache) detokenize(s string) string { return strings.ReplaceAll(s, runDirToken, c.runDir) }
 
 // key computes a task's cache key.
-func (c *cache) key(spec *v1.TaskSpec, params v1.Params, wsDirs map[string]string, programs map[string][]string) *cacheKey {
+func (c *cache) key(ctx context.Context, spec *v1.TaskSpec, params v1.Params, wsDirs map[string]string, programs map[string][]string, getenv func(string) string) *cacheKey {
 	k := &cacheKey{Components: map[string]string{}, Files: map[string]map[string]string{}}
 	for step, paths := range programs {
 		var fps []string
@@ -141,6 +149,12 @@ func (c *cache) key(spec *v1.TaskSpec, params v1.Params, wsDirs map[string]strin
 				if sum, _, err := c.treeDigest(path); err == nil {
 					k.Components["input:"+p.Name] = sum
 				}
+			} else if uri := strings.TrimSpace(p.Value.StringVal); strings.HasPrefix(uri, "s3://") {
+				fp, err := c.remoteFingerprint(ctx, uri, getenv)
+				if err != nil {
+					k.Unknown = fmt.Sprintf("the content behind param %s (%s) cannot be fingerprinted: %v", p.Name, uri, err)
+				}
+				k.Components["input:"+p.Name] = fp
 			}
 		}
 	}
@@ -404,4 +418,12 @@ func (c *cache) programFingerprint(path string) string {
 	}
 	c.programs[path] = fp
 	return fp
+}
+
+// remoteFingerprint fingerprints an s3:// URI when a task starts (not memoised: an earlier task of the same run
+// may have written there).
+func (c *cache) remoteFingerprint(ctx context.Context, uri string, getenv func(string) string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return store.Fingerprint(ctx, uri, getenv)
 }

@@ -108,7 +108,13 @@ func (r *runner) execute(ctx context.Context, j *job) outcome {
 
 	var key *cacheKey
 	if r.cache.enabled && r.taskCacheable(j) {
-		key = r.cache.key(keySpec, j.tr.Spec.Params, wsDirs, r.stepPrograms(keySpec.Steps))
+		key = r.cache.key(ctx, keySpec, j.tr.Spec.Params, wsDirs, r.stepPrograms(keySpec.Steps), taskGetenv(keySpec, d.results))
+	}
+	if key != nil && key.Unknown != "" {
+		_ = r.cache.writeDisabled(d.root, key.Unknown)
+		fmt.Fprintf(r.log, "not caching %s: %s\n", j.pt.Name, key.Unknown)
+		key = nil
+	} else if key != nil {
 		if hit, err := r.cache.restore(key, wsDirs, d.results); err == nil && hit != nil {
 			_ = r.cache.writeDecision(d.root, key, hit.RunID)
 			return outcome{ok: true, results: r.typedResults(ts, hit.Results), spec: ts, cacheKey: key.Sum, cachedFrom: hit.RunID}
@@ -440,6 +446,30 @@ func shebangArgv(script, path string) []string {
 		}
 	}
 	return append(argv, path)
+}
+
+// taskGetenv looks variables up in the environment the task's first step runs with (the host's, the step
+// template's and the step's env), so that s3:// inputs are fingerprinted with the endpoint and credentials the
+// step itself will use.
+func taskGetenv(ts *v1.TaskSpec, resultsDir string) func(string) string {
+	var vars []corev1.EnvVar
+	if ts.StepTemplate != nil {
+		vars = append(vars, ts.StepTemplate.Env...)
+	}
+	if len(ts.Steps) > 0 {
+		vars = append(vars, ts.Steps[0].Env...)
+	}
+	env, err := stepEnv(vars, resultsDir)
+	if err != nil {
+		env = os.Environ()
+	}
+	m := map[string]string{}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v // later entries win, as in exec
+		}
+	}
+	return func(k string) string { return m[k] }
 }
 
 // stepPrograms maps each step to the host programs it runs, for the cache key: the script's interpreter, this

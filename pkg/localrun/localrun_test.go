@@ -30,8 +30,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/minio/minio-go/v7"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mlpipe/mlpipe/pkg/store/storetest"
 )
 
 func TestRunGate(t *testing.T) {
@@ -518,5 +521,82 @@ spec:
 	}
 	if !strings.Contains(why, "the program step s runs was rebuilt or replaced") {
 		t.Errorf("explain does not name the changed program:\n%s", why)
+	}
+}
+
+// TestCacheKeysS3InputsByContent: an s3:// input is keyed by what is behind it (ETag, version), read with the
+// step's own AWS_* settings: new data at the same key misses; an input that cannot be read runs uncached.
+func TestCacheKeysS3InputsByContent(t *testing.T) {
+	m := storetest.Start(t)
+	m.MakeBucket(t, "data")
+	// The host points elsewhere: only the step's env reaches this MinIO.
+	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+	t.Setenv("AWS_ACCESS_KEY_ID", m.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", m.SecretKey)
+	objs := mustObjects(t, `
+apiVersion: tekton.dev/v1
+kind: Task
+metadata: {name: read}
+spec:
+  params: [{name: data}, {name: endpoint}]
+  steps:
+  - name: read
+    image: busybox
+    env: [{name: AWS_ENDPOINT_URL, value: $(params.endpoint)}]
+    script: echo "reading $(params.data)"
+---
+apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: s3in}
+spec:
+  params: [{name: data}, {name: endpoint}]
+  tasks:
+  - name: read
+    taskRef: {name: read}
+    params: [{name: data, value: $(params.data)}, {name: endpoint, value: $(params.endpoint)}]
+`, false)
+	opts := testOptions(t)
+	put := func(data string) {
+		t.Helper()
+		if _, err := m.Client.PutObject(context.Background(), "data", "churn/train.csv", strings.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(uri string) *TaskResult {
+		t.Helper()
+		o := opts
+		o.Params = map[string]string{"data": uri, "endpoint": m.URL()}
+		res, err := Run(context.Background(), objs.Pipeline, objs.Tasks, o)
+		if err != nil || !res.Succeeded() {
+			t.Fatalf("run: %v %+v", err, res)
+		}
+		return res.Task("read")
+	}
+	put("a,b\n1,2\n")
+	if got := run("s3://data/churn/train.csv").Status; got != StatusSucceeded {
+		t.Fatalf("cold: %s", got)
+	}
+	if got := run("s3://data/churn/train.csv").Status; got != StatusCached {
+		t.Fatalf("same object: %s, want Cached", got)
+	}
+	put("a,b\n1,2\n3,4\n")
+	if got := run("s3://data/churn/train.csv").Status; got != StatusSucceeded {
+		t.Fatalf("new data at the same key: %s, want a fresh run", got)
+	}
+	if got := run("s3://data/churn/train.csv").Status; got != StatusCached {
+		t.Fatalf("rerun on the new data: %s, want Cached", got)
+	}
+	// A bucket that does not exist: the task runs, uncached, and the decision says why.
+	for range 2 {
+		if got := run("s3://missing-bucket/x.csv").Status; got != StatusSucceeded {
+			t.Fatalf("unreadable input: %s, want Succeeded (uncached)", got)
+		}
+	}
+	why, err := Explain(opts.Root, "latest", "read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(why, "cannot be fingerprinted") {
+		t.Errorf("explain for an unreadable s3 input:\n%s", why)
 	}
 }

@@ -39,6 +39,7 @@ type s3Store struct {
 	client *minio.Client
 	bucket string
 	prefix string // "" or ending in "/"
+	host   string // endpoint, for error messages
 }
 
 var _ Store = (*s3Store)(nil)
@@ -46,9 +47,13 @@ var _ Store = (*s3Store)(nil)
 // S3Endpoint returns the S3 endpoint host and whether to use TLS, from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL
 // ("http://" means plain HTTP), else s3.amazonaws.com over TLS.
 func S3Endpoint() (host string, secure bool, err error) {
-	raw := os.Getenv("AWS_ENDPOINT_URL_S3")
+	return s3Endpoint(os.Getenv)
+}
+
+func s3Endpoint(getenv func(string) string) (host string, secure bool, err error) {
+	raw := getenv("AWS_ENDPOINT_URL_S3")
 	if raw == "" {
-		raw = os.Getenv("AWS_ENDPOINT_URL")
+		raw = getenv("AWS_ENDPOINT_URL")
 	}
 	if raw == "" {
 		return "s3.amazonaws.com", true, nil
@@ -70,17 +75,19 @@ func S3Endpoint() (host string, secure bool, err error) {
 	}
 }
 
-func newS3Store(_ context.Context, bucket, prefix string) (*s3Store, error) {
+// newS3Store opens bucket/prefix with the endpoint, credentials and region of the AWS_* variables getenv
+// returns (os.Getenv in steps).
+func newS3Store(_ context.Context, bucket, prefix string, getenv func(string) string) (*s3Store, error) {
 	if bucket == "" {
 		return nil, errors.New("s3 URI has no bucket (want s3://bucket/prefix)")
 	}
-	host, secure, err := S3Endpoint()
+	host, secure, err := s3Endpoint(getenv)
 	if err != nil {
 		return nil, err
 	}
 	var creds *credentials.Credentials
-	if id := os.Getenv("AWS_ACCESS_KEY_ID"); id != "" {
-		creds = credentials.NewStaticV4(id, os.Getenv("AWS_SECRET_ACCESS_KEY"), os.Getenv("AWS_SESSION_TOKEN"))
+	if id := getenv("AWS_ACCESS_KEY_ID"); id != "" {
+		creds = credentials.NewStaticV4(id, getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN"))
 	} else {
 		// Shared credentials file, then instance/pod identity (IRSA, EC2 metadata).
 		creds = credentials.NewChainCredentials([]credentials.Provider{
@@ -99,7 +106,7 @@ func newS3Store(_ context.Context, bucket, prefix string) (*s3Store, error) {
 	client, err := minio.New(host, &minio.Options{
 		Creds:      creds,
 		Secure:     secure,
-		Region:     os.Getenv("AWS_REGION"),
+		Region:     getenv("AWS_REGION"),
 		Transport:  transport,
 		MaxRetries: 3,
 	})
@@ -110,7 +117,7 @@ func newS3Store(_ context.Context, bucket, prefix string) (*s3Store, error) {
 	if prefix != "" {
 		prefix += "/"
 	}
-	return &s3Store{client: client, bucket: bucket, prefix: prefix}, nil
+	return &s3Store{client: client, bucket: bucket, prefix: prefix, host: host}, nil
 }
 
 // URI implements Store.
@@ -141,8 +148,7 @@ func (s *s3Store) wrap(op, key string, err error) error {
 		resp.StatusCode == http.StatusConflict && resp.Code == "ConditionalRequestConflict":
 		return fmt.Errorf("%s: %w", s.URI(key), ErrExist)
 	}
-	host, _, _ := S3Endpoint()
-	return fmt.Errorf("error %s %s (endpoint %s): %w", op, s.URI(key), host, err)
+	return fmt.Errorf("error %s %s (endpoint %s): %w", op, s.URI(key), s.host, err)
 }
 
 // Get implements Store.

@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -78,7 +79,7 @@ func Open(ctx context.Context, uri string) (Store, error) {
 		return newFileStore(u.Path)
 	case "s3":
 		bucket, prefix, _ := strings.Cut(rest, "/")
-		return newS3Store(ctx, bucket, prefix)
+		return newS3Store(ctx, bucket, prefix, os.Getenv)
 	default:
 		return nil, fmt.Errorf("unsupported URI scheme %q in %q (want file:// or s3://)", scheme, uri)
 	}

@@ -23,6 +23,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/minio/minio-go/v7"
 	"sync"
 	"testing"
 
@@ -222,5 +224,48 @@ func TestS3Endpoint(t *testing.T) {
 		if err != nil || host != tt.host || secure != tt.secure {
 			t.Errorf("S3Endpoint() = %q, %v, %v; want %q, %v", host, secure, err, tt.host, tt.secure)
 		}
+	}
+}
+
+// TestFingerprint: an object's fingerprint changes with its content, a prefix's with any object under it; the
+// AWS_* settings come from the given environment, not the process's.
+func TestFingerprint(t *testing.T) {
+	m := storetest.Start(t)
+	m.MakeBucket(t, "data")
+	env := map[string]string{"AWS_ENDPOINT_URL": m.URL(), "AWS_ACCESS_KEY_ID": m.AccessKey, "AWS_SECRET_ACCESS_KEY": m.SecretKey, "AWS_REGION": "us-east-1"}
+	getenv := func(k string) string { return env[k] }
+	ctx := context.Background()
+	put := func(key, data string) {
+		t.Helper()
+		if _, err := m.Client.PutObject(ctx, "data", key, strings.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fp := func(uri string) string {
+		t.Helper()
+		f, err := store.Fingerprint(ctx, uri, getenv)
+		if err != nil {
+			t.Fatalf("Fingerprint(%s): %v", uri, err)
+		}
+		return f
+	}
+	if got := fp("s3://data/churn/train.csv"); got != "absent" {
+		t.Errorf("missing object: %q, want absent", got)
+	}
+	put("churn/train.csv", "a,b\n1,2\n")
+	put("churn/test.csv", "a,b\n3,4\n")
+	obj1, dir1 := fp("s3://data/churn/train.csv"), fp("s3://data/churn")
+	if obj1 == fp("s3://data/churn/test.csv") || !strings.HasPrefix(obj1, "object etag=") || !strings.HasPrefix(dir1, "prefix objects=2 ") {
+		t.Errorf("fingerprints: object %q, prefix %q", obj1, dir1)
+	}
+	if fp("s3://data/churn/") != dir1 {
+		t.Error("s3://data/churn and s3://data/churn/ differ")
+	}
+	put("churn/train.csv", "a,b\n1,2\n5,6\n") // new data at the same key
+	if fp("s3://data/churn/train.csv") == obj1 || fp("s3://data/churn") == dir1 {
+		t.Error("fingerprints did not change with the content")
+	}
+	if _, err := store.Fingerprint(ctx, "s3://no-such-bucket/x.csv", getenv); err == nil {
+		t.Error("a missing bucket fingerprinted without error")
 	}
 }
