@@ -110,7 +110,7 @@ func render(runs []*localrun.Result, m *Metrics) ([]byte, error) {
 	history := plot.New()
 	metric := "gate metric"
 	var threshold *float64
-	pts, failed := plotter.XYs{}, plotter.XYs{}
+	pts, passed, failed := plotter.XYs{}, plotter.XYs{}, plotter.XYs{}
 	for i, r := range runs {
 		if r.Gate == nil {
 			continue
@@ -119,7 +119,11 @@ func render(runs []*localrun.Result, m *Metrics) ([]byte, error) {
 		if r.Gate.Value != nil {
 			xy := plotter.XY{X: float64(i + 1), Y: *r.Gate.Value}
 			pts = append(pts, xy)
-			if r.Gate.Passed != nil && !*r.Gate.Passed {
+			switch {
+			case r.Gate.Passed == nil:
+			case *r.Gate.Passed:
+				passed = append(passed, xy)
+			default:
 				failed = append(failed, xy)
 			}
 		}
@@ -127,15 +131,24 @@ func render(runs []*localrun.Result, m *Metrics) ([]byte, error) {
 	history.Title.Text = metric + " per run"
 	history.X.Label.Text = "run"
 	history.Y.Label.Text = metric
-	if len(pts) > 0 {
-		line, points, err := plotter.NewLinePoints(pts)
+	if len(pts) > 1 {
+		line, err := plotter.NewLine(pts)
 		if err != nil {
 			return nil, err
 		}
-		points.Shape = draw.CircleGlyph{}
-		points.Color = color.RGBA{G: 130, A: 255}
-		history.Add(line, points)
-		history.Legend.Add("gate passed", points)
+		line.Color = color.Gray{Y: 120}
+		history.Add(line)
+	}
+	if len(passed) > 0 {
+		good, err := plotter.NewScatter(passed)
+		if err != nil {
+			return nil, err
+		}
+		good.Shape = draw.CircleGlyph{}
+		good.Color = color.RGBA{G: 130, A: 255}
+		good.Radius = vg.Points(4)
+		history.Add(good)
+		history.Legend.Add("gate passed", good)
 	}
 	if len(failed) > 0 {
 		bad, err := plotter.NewScatter(failed)
@@ -200,8 +213,16 @@ func confusion(m *Metrics) *plot.Plot {
 	}
 	hm := plotter.NewHeatMap(grid{m.Confusion}, blues{})
 	p.Add(hm)
+	// Cell counts and every class name fit up to maxLabelled classes; beyond that the colours carry the
+	// matrix and every k-th class is named.
+	const maxLabelled = 20
+	step := 1
+	if n > maxLabelled {
+		step = (n + maxLabelled - 1) / maxLabelled
+		p.Title.Text += fmt.Sprintf(" (%d classes)", n)
+	}
 	var labels plotter.XYLabels
-	for r := 0; r < n; r++ {
+	for r := 0; r < n && n <= maxLabelled; r++ {
 		for c := 0; c < n; c++ {
 			labels.XYs = append(labels.XYs, plotter.XY{X: float64(c), Y: float64(n - 1 - r)})
 			labels.Labels = append(labels.Labels, fmt.Sprint(m.Confusion[r][c]))
@@ -210,15 +231,17 @@ func confusion(m *Metrics) *plot.Plot {
 	if l, err := plotter.NewLabels(labels); err == nil {
 		p.Add(l)
 	}
-	names := make([]plot.Tick, n)
-	ynames := make([]plot.Tick, n)
+	var names, ynames []plot.Tick
 	for i := 0; i < n; i++ {
 		label := fmt.Sprint(i)
 		if i < len(m.Labels) {
 			label = m.Labels[i]
 		}
-		names[i] = plot.Tick{Value: float64(i), Label: label}
-		ynames[i] = plot.Tick{Value: float64(n - 1 - i), Label: label}
+		if i%step != 0 {
+			label = ""
+		}
+		names = append(names, plot.Tick{Value: float64(i), Label: label})
+		ynames = append(ynames, plot.Tick{Value: float64(n - 1 - i), Label: label})
 	}
 	p.X.Tick.Marker = plot.ConstantTicks(names)
 	p.Y.Tick.Marker = plot.ConstantTicks(ynames)
