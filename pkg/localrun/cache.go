@@ -423,7 +423,7 @@ func (c *cache) programFingerprint(path string) string {
 // remoteFingerprint fingerprints an s3:// URI when a task starts (not memoised: an earlier task of the same run
 // may have written there).
 func (c *cache) remoteFingerprint(ctx context.Context, uri string, getenv func(string) string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second) // the step itself will report an unreachable store
 	defer cancel()
 	return store.Fingerprint(ctx, uri, getenv)
 }
