@@ -103,26 +103,26 @@ func (o *Objects) decode(ctx context.Context, file string, data []byte, pipeline
 		if head.APIVersion != "tekton.dev/v1" || (head.Kind != "Task" && head.Kind != "Pipeline") {
 			continue
 		}
-		where := fmt.Sprintf("%s: document %d (%s)", file, i, head.Kind)
+		where := fmt.Sprintf("document %d (%s)", i, head.Kind)
 		switch head.Kind {
 		case "Task":
 			var t v1.Task
 			if err := yaml.UnmarshalStrict(doc, &t); err != nil {
-				return fmt.Errorf("%s: %w", where, err)
+				return fmt.Errorf("%w", locateDecodeError(file, where, &node, err))
 			}
 			t.SetDefaults(ctx)
 			if err := t.Validate(ctx); err != nil {
-				return fmt.Errorf("%s %s: %w", where, t.Name, err)
+				return fmt.Errorf("%w", locateValidationError(file, where+" "+t.Name, &node, err))
 			}
 			o.Tasks = append(o.Tasks, &t)
 		case "Pipeline":
 			var p v1.Pipeline
 			if err := yaml.UnmarshalStrict(doc, &p); err != nil {
-				return fmt.Errorf("%s: %w", where, err)
+				return fmt.Errorf("%w", locateDecodeError(file, where, &node, err))
 			}
 			p.SetDefaults(ctx)
 			if err := p.Validate(ctx); err != nil {
-				return fmt.Errorf("%s %s: %w", where, p.Name, err)
+				return fmt.Errorf("%w", locateValidationError(file, where+" "+p.Name, &node, err))
 			}
 			o.Pipeline = &p
 			*pipelines = append(*pipelines, p.Name)
