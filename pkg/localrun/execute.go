@@ -487,15 +487,7 @@ func (r *runner) stepPrograms(steps []v1.Step) map[string][]string {
 		case step.Script != "":
 			prog = "/bin/sh"
 			if strings.HasPrefix(step.Script, "#!") {
-				argv := shebangArgv(step.Script, "")
-				prog = argv[0]
-				if filepath.Base(prog) == "env" && len(argv) > 2 {
-					fields := strings.Fields(argv[1])
-					if len(fields) > 1 && fields[0] == "-S" {
-						fields = fields[1:]
-					}
-					prog = fields[0]
-				}
+				prog, _ = interpreterOf(step.Script)
 			}
 		case len(step.Command) > 0 && filepath.Base(step.Command[0]) == StepCommand && len(r.opts.SelfCommand) > 0:
 			for k, arg := range r.opts.SelfCommand {
@@ -525,18 +517,13 @@ func (r *runner) stepPrograms(steps []v1.Step) map[string][]string {
 // script's shebang points at a program that is not installed.
 func checkInterpreter(script string) error {
 	line, _, _ := strings.Cut(script, "\n")
-	fields := strings.Fields(strings.TrimPrefix(line, "#!"))
-	if len(fields) == 0 {
+	interp, viaEnv := interpreterOf(script)
+	if interp == "" {
 		return fmt.Errorf("script has an empty shebang line")
 	}
-	interp := fields[0]
-	if filepath.Base(interp) == "env" && len(fields) > 1 {
-		name := fields[1]
-		if name == "-S" && len(fields) > 2 {
-			name = fields[2]
-		}
-		if _, err := exec.LookPath(name); err != nil {
-			return fmt.Errorf("interpreter %q is not installed on this machine (script starts with %q)", name, line)
+	if viaEnv {
+		if _, err := exec.LookPath(interp); err != nil {
+			return fmt.Errorf("interpreter %q is not installed on this machine (script starts with %q)", interp, line)
 		}
 		return nil
 	}
@@ -544,6 +531,23 @@ func checkInterpreter(script string) error {
 		return fmt.Errorf("interpreter %q is not installed on this machine (script starts with %q)", interp, line)
 	}
 	return nil
+}
+
+// interpreterOf names the program a script's shebang runs: the interpreter's path, or, for
+// "#!/usr/bin/env [-S] NAME ...", NAME to be looked up in PATH (viaEnv). "" for an empty shebang.
+func interpreterOf(script string) (interp string, viaEnv bool) {
+	line, _, _ := strings.Cut(script, "\n")
+	fields := strings.Fields(strings.TrimPrefix(line, "#!"))
+	if len(fields) == 0 {
+		return "", false
+	}
+	if filepath.Base(fields[0]) == "env" && len(fields) > 1 {
+		if fields[1] == "-S" && len(fields) > 2 {
+			return fields[2], true
+		}
+		return fields[1], true
+	}
+	return fields[0], false
 }
 
 // stepEnv is the host environment plus the step's env and TEKTON_RESULTS_DIR.

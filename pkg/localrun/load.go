@@ -108,21 +108,21 @@ func (o *Objects) decode(ctx context.Context, file string, data []byte, pipeline
 		case "Task":
 			var t v1.Task
 			if err := yaml.UnmarshalStrict(doc, &t); err != nil {
-				return fmt.Errorf("%w", locateDecodeError(file, where, &node, err))
+				return locateDecodeError(file, where, &node, err)
 			}
 			t.SetDefaults(ctx)
 			if err := t.Validate(ctx); err != nil {
-				return fmt.Errorf("%w", locateValidationError(file, where+" "+t.Name, &node, err))
+				return locateValidationError(file, where+" "+t.Name, &node, err)
 			}
 			o.Tasks = append(o.Tasks, &t)
 		case "Pipeline":
 			var p v1.Pipeline
 			if err := yaml.UnmarshalStrict(doc, &p); err != nil {
-				return fmt.Errorf("%w", locateDecodeError(file, where, &node, err))
+				return locateDecodeError(file, where, &node, err)
 			}
 			p.SetDefaults(ctx)
 			if err := p.Validate(ctx); err != nil {
-				return fmt.Errorf("%w", locateValidationError(file, where+" "+p.Name, &node, err))
+				return locateValidationError(file, where+" "+p.Name, &node, err)
 			}
 			o.Pipeline = &p
 			*pipelines = append(*pipelines, p.Name)
