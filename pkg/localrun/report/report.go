@@ -139,27 +139,26 @@ func render(runs []*localrun.Result, m *Metrics) ([]byte, error) {
 		line.Color = color.Gray{Y: 120}
 		history.Add(line)
 	}
-	if len(passed) > 0 {
-		good, err := plotter.NewScatter(passed)
+	for _, set := range []struct {
+		xys    plotter.XYs
+		legend string
+		shape  draw.GlyphDrawer
+		color  color.Color
+		radius vg.Length
+	}{
+		{passed, "gate passed", draw.CircleGlyph{}, color.RGBA{G: 130, A: 255}, vg.Points(4)},
+		{failed, "gate failed", draw.CrossGlyph{}, color.RGBA{R: 200, A: 255}, vg.Points(5)},
+	} {
+		if len(set.xys) == 0 {
+			continue
+		}
+		sc, err := plotter.NewScatter(set.xys)
 		if err != nil {
 			return nil, err
 		}
-		good.Shape = draw.CircleGlyph{}
-		good.Color = color.RGBA{G: 130, A: 255}
-		good.Radius = vg.Points(4)
-		history.Add(good)
-		history.Legend.Add("gate passed", good)
-	}
-	if len(failed) > 0 {
-		bad, err := plotter.NewScatter(failed)
-		if err != nil {
-			return nil, err
-		}
-		bad.Shape = draw.CrossGlyph{}
-		bad.Color = color.RGBA{R: 200, A: 255}
-		bad.Radius = vg.Points(5)
-		history.Add(bad)
-		history.Legend.Add("gate failed", bad)
+		sc.Shape, sc.Color, sc.Radius = set.shape, set.color, set.radius
+		history.Add(sc)
+		history.Legend.Add(set.legend, sc)
 	}
 	if threshold != nil {
 		t := *threshold
