@@ -724,4 +724,24 @@ func TestS3TriggersSinkExactlyOnce(t *testing.T) {
 	if n := runs(); n != 2 {
 		t.Fatalf("%d PipelineRuns, want 2", n)
 	}
+
+	// 4. The same kind of event relayed by SNS (AWS S3 cannot call a webhook itself): the interceptor unwraps
+	// the SNS message, and a redelivery still starts one run.
+	inner := s3MinioBody(s3Bucket, "fraud/via-sns.csv", "fedcba9876543210fedcba9876543210", "18EBD22EA01481AC")
+	viaSNS, err := json.Marshal(map[string]string{"Type": "Notification", "MessageId": "m-1", "TopicArn": "arn:aws:sns:us-east-1:123456789012:fraud", "Message": string(inner)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snsName, _ := s3RunNameFor(t, viaSNS)
+	for i := 0; i < 2; i++ {
+		if code, err := s3Deliver(client, sink.URL, s3Token, viaSNS); err != nil || code != http.StatusAccepted {
+			t.Fatalf("SNS delivery %d: %d %v", i+1, code, err)
+		}
+	}
+	waitRun(snsName, 30*time.Second)
+	si.waitCalls(t, si.Calls.Load(), 15*time.Second)
+	time.Sleep(time.Second)
+	if n := runs(); n != 3 {
+		t.Fatalf("%d PipelineRuns after an SNS-relayed event delivered twice, want 3", n)
+	}
 }
