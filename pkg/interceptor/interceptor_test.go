@@ -104,6 +104,9 @@ func TestProcess(t *testing.T) {
 		{"secret missing", good, auth, params("tokenSecretRef", map[string]any{"secretName": "nope", "secretKey": "token"}), codes.FailedPrecondition, "not found"},
 		{"quiet window too long", good, auth, params("quietWindow", "10s"), codes.InvalidArgument, "quietWindow"},
 		{"test event", `{"Service":"Amazon S3","Event":"s3:TestEvent"}`, auth, params(), codes.OK, "TestEvent"},
+		{"SNS subscription confirmation", `{"Type":"SubscriptionConfirmation","TopicArn":"arn:aws:sns:us-east-1:1:t","SubscribeURL":"https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=abc"}`,
+			auth, params(), codes.OK, "visiting its SubscribeURL: https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=abc"},
+		{"SNS message that is not an S3 event", `{"Type":"Notification","TopicArn":"arn:aws:sns:us-east-1:1:t","Message":"hello"}`, auth, params(), codes.InvalidArgument, "in the SNS message"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
