@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"github.com/tektoncd/pipeline/pkg/result"
 	"github.com/tektoncd/pipeline/pkg/termination"
 	"go.uber.org/zap"
@@ -129,6 +130,25 @@ func TestUnquoteShell(t *testing.T) {
 	for _, tt := range tests {
 		if got := unquoteShell(tt.in); got != tt.want {
 			t.Errorf("unquoteShell(%q): want %q, got %q", tt.in, tt.want, got)
+		}
+	}
+}
+
+func TestStandInResult(t *testing.T) {
+	tests := []struct {
+		r    v1.TaskResult
+		want string
+	}{
+		{v1.TaskResult{Name: "passed"}, "true"},
+		{v1.TaskResult{Name: "accuracy"}, "1"},
+		{v1.TaskResult{Name: "dropped-rows"}, "1"},
+		{v1.TaskResult{Name: "models", Type: v1.ResultsTypeArray}, "[]"},
+		{v1.TaskResult{Name: "info", Type: v1.ResultsTypeObject}, "{}"},
+		{v1.TaskResult{Name: "model-uri"}, "stand-in:train.model-uri"},
+	}
+	for _, tt := range tests {
+		if got := StandInResult("train", tt.r); got != tt.want {
+			t.Errorf("StandInResult(%s) = %q, want %q", tt.r.Name, got, tt.want)
 		}
 	}
 }

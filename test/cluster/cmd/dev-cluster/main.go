@@ -47,6 +47,7 @@ func main() {
 	var results, fails, flags, namespaces listFlag
 	dir := flag.String("dir", "", "directory for the kubeconfig and logs (default <repo>/.cache/dev-cluster)")
 	kubelet := flag.Bool("kubelet", true, "complete every TaskRun's Pod as a kubelet would (otherwise Pods stay Pending)")
+	standIn := flag.Bool("stand-in-results", true, "report a stand-in value for every declared result no -result gives (evaluate passes), so pipelines wired by results run to their end")
 	triggers := flag.Bool("triggers", false, "also install Tekton Triggers' CRDs")
 	flag.Var(&results, "result", "TASK.RESULT=VALUE the stand-in kubelet reports for a pipeline task (repeatable), e.g. evaluate.passed=false")
 	flag.Var(&fails, "fail", "pipeline task whose last step the stand-in kubelet fails with exit code 1 (repeatable)")
@@ -103,8 +104,8 @@ func main() {
 	fmt.Printf("export KUBECONFIG=%s\n", c.Kubeconfig)
 	fmt.Printf("export PATH=%s:%s:$PATH\n", filepath.Dir(c.Tools.Kubectl), filepath.Dir(c.Tools.Tkn))
 	if *kubelet {
-		log.Printf("stand-in kubelet: completing every TaskRun Pod (outcomes: %v); Ctrl-C to stop", outcomes)
-		if err := c.RunKubelet(ctx, outcomes, func(tr *v1.TaskRun, o cluster.TaskOutcome) {
+		log.Printf("stand-in kubelet: completing every TaskRun Pod (outcomes: %v, stand-in results: %v); Ctrl-C to stop", outcomes, *standIn)
+		if err := c.RunKubelet(ctx, outcomes, *standIn, func(tr *v1.TaskRun, o cluster.TaskOutcome) {
 			log.Printf("completed %s/%s (exit %d, results %v)", tr.Namespace, tr.Name, o.ExitCode, o.Results)
 		}); err != nil {
 			log.Print(err)
