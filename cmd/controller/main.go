@@ -43,7 +43,9 @@ const (
 func main() {
 	workers := flag.Int("workers", 16, "reconciles running at once (slots that fire together are created in parallel, within the client's QPS)")
 	memLimit := flag.Int64("memory-limit", 64<<20, "soft memory limit in bytes for the Go runtime (GOMEMLIMIT wins when set); 0 turns it off")
-	statusSync := flag.Duration("status-sync-period", 5*time.Minute, "how stale per-slot status fields (lastScheduleTime, nextScheduleTime, active) may get; conditions are written at once")
+	statusSync := flag.Duration("status-sync-period", 5*time.Minute, "how stale per-slot status fields (lastScheduleTime, nextScheduleTime, active) may get under load; conditions are written at once")
+	eagerQPS := flag.Float64("eager-status-qps", 1, "per-slot status writes per second made at once instead of coalesced (a quiet controller keeps status fresh; a burst falls back to --status-sync-period); 0 coalesces all")
+	eagerBurst := flag.Int("eager-status-burst", 5, "burst of --eager-status-qps")
 	probes := flag.Bool("health-probes", true, "serve knative's health probes on :8080 (the Deployment's liveness/readiness); turn off to run several controllers on one host")
 	disableHA := flag.Bool("disable-ha", false, "run without leader election (every replica reconciles every schedule; run names still make each slot run once)")
 	// --kube-api-qps and --kube-api-burst (or KUBE_API_QPS / KUBE_API_BURST) come from knative's
@@ -72,5 +74,5 @@ func main() {
 		ctx = sharedmain.WithHADisabled(ctx)
 	}
 	sharedmain.MainWithConfig(ctx, pipelineschedule.ControllerName, cfg,
-		pipelineschedule.NewController(pipelineschedule.Options{StatusSyncPeriod: *statusSync}, clock.RealClock{}))
+		pipelineschedule.NewController(pipelineschedule.Options{StatusSyncPeriod: *statusSync, EagerStatusQPS: *eagerQPS, EagerStatusBurst: *eagerBurst}, clock.RealClock{}))
 }

@@ -18,6 +18,7 @@ package pipelineschedule
 
 import (
 	"context"
+	"golang.org/x/time/rate"
 	"time"
 
 	mlpipescheme "github.com/mlpipe/mlpipe/pkg/client/clientset/versioned/scheme"
@@ -81,6 +82,10 @@ func RunIndexers() cache.Indexers {
 type Options struct {
 	// StatusSyncPeriod: see Reconciler.StatusSyncPeriod.
 	StatusSyncPeriod time.Duration
+	// EagerStatusQPS and EagerStatusBurst size Reconciler.EagerStatus; a QPS of 0 coalesces
+	// every per-slot status write.
+	EagerStatusQPS   float64
+	EagerStatusBurst int
 }
 
 // NewController returns the constructor sharedmain calls.
@@ -111,6 +116,9 @@ func NewController(opts Options, clk clock.PassiveClock) injection.ControllerCon
 			Clock:            clk,
 			StatusSyncPeriod: opts.StatusSyncPeriod,
 			Metrics:          metrics,
+		}
+		if opts.EagerStatusQPS > 0 {
+			r.EagerStatus = rate.NewLimiter(rate.Limit(opts.EagerStatusQPS), max(opts.EagerStatusBurst, 1))
 		}
 		impl := controller.NewContext(ctx, r, controller.ControllerOptions{WorkQueueName: "PipelineSchedules", Logger: logger})
 		r.EnqueueAfter = impl.EnqueueKeyAfter

@@ -21,6 +21,7 @@ package pipelineschedule
 import (
 	"context"
 	"fmt"
+	"golang.org/x/time/rate"
 	"sort"
 	"sync"
 	"time"
@@ -92,7 +93,12 @@ type Reconciler struct {
 	// this often, so a slot costs one API request (the create). Conditions, the
 	// observed generation and the window are written at once.
 	StatusSyncPeriod time.Duration
-	Metrics          *Metrics
+	// EagerStatus, when set, is a budget of per-slot status writes made at once rather than
+	// coalesced: a lone schedule shows its last and next slot right away, while a burst of
+	// slots (thousands firing in one minute) spends the budget in its first seconds and the
+	// rest falls back to StatusSyncPeriod, keeping a slot at about one request.
+	EagerStatus *rate.Limiter
+	Metrics     *Metrics
 
 	mu        sync.Mutex
 	lastWrite map[types.NamespacedName]time.Time
@@ -416,7 +422,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, original, s *v1alpha1.Pipe
 	r.mu.Lock()
 	last, seen := r.lastWrite[nn]
 	r.mu.Unlock()
-	if !urgent && seen && now.Sub(last) < r.StatusSyncPeriod {
+	if !urgent && seen && now.Sub(last) < r.StatusSyncPeriod && (r.EagerStatus == nil || !r.EagerStatus.AllowN(now, 1)) {
 		if r.EnqueueAfter != nil {
 			r.EnqueueAfter(nn, r.StatusSyncPeriod-now.Sub(last))
 		}

@@ -18,6 +18,7 @@ package pipelineschedule
 
 import (
 	"context"
+	"golang.org/x/time/rate"
 	"sort"
 	"strings"
 	"testing"
@@ -449,6 +450,43 @@ func TestStatusWritesAreCoalesced(t *testing.T) {
 	}
 	if writes() != 1 {
 		t.Errorf("status written %d times over 3 slots within the sync period, want 1", writes())
+	}
+}
+
+// TestEagerStatusWhileQuiet: with an eager-status budget, a lone schedule's status shows each slot at once;
+// once the budget is spent, writes fall back to the sync period.
+func TestEagerStatusWhileQuiet(t *testing.T) {
+	s := schedule("* * * * *", func(s *v1alpha1.PipelineSchedule) { s.Spec.ConcurrencyPolicy = v1alpha1.AllowConcurrent })
+	f := newFixture(t, t0.Add(time.Minute+time.Second), s)
+	f.r.EagerStatus = rate.NewLimiter(rate.Every(time.Hour), 2) // two eager writes, then coalesced
+	ctx := context.Background()
+	writes := func() int {
+		n := 0
+		for _, a := range f.mlpipe.Actions() {
+			if a.GetVerb() == "update" && a.GetSubresource() == "status" {
+				n++
+			}
+		}
+		return n
+	}
+	if err := f.r.Reconcile(ctx, "ml/nightly"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 2; i <= 4; i++ {
+		f.sync(t)
+		f.clock.SetTime(t0.Add(time.Duration(i)*time.Minute + time.Second))
+		if err := f.r.Reconcile(ctx, "ml/nightly"); err != nil {
+			t.Fatal(err)
+		}
+		want := min(i, 3) // the first write, then two eager ones
+		if writes() != want {
+			t.Errorf("after slot %d: %d status writes, want %d", i, writes(), want)
+		}
+		if i <= 3 {
+			if got := f.status(t).LastScheduleTime; got == nil || !got.Time.Equal(t0.Add(time.Duration(i)*time.Minute)) {
+				t.Errorf("after slot %d: lastScheduleTime %v, want the slot at once", i, got)
+			}
+		}
 	}
 }
 
