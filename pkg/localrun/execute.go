@@ -50,6 +50,7 @@ type job struct {
 	tr    *v1.TaskRun
 	rt    *trresources.ResolvedTask
 	final bool
+	dir   string // the TaskRun's folder under tasks/ (see runner.trDir)
 }
 
 // outcome is what execute reports back.
@@ -82,7 +83,7 @@ func (r *runner) dirsFor(task string) taskDirs {
 // execute runs a TaskRun: substitution as Tekton's TaskRun reconciler does it,
 // the cache lookup, then the steps, retried up to spec.retries times.
 func (r *runner) execute(ctx context.Context, j *job) outcome {
-	d := r.dirsFor(j.pt.Name)
+	d := r.dirsFor(j.dir)
 	for _, dir := range []string{d.results, d.scripts, d.work} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return outcome{reason: v1.TaskRunReasonFailed, message: err.Error(), attempts: 1}

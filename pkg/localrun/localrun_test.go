@@ -314,6 +314,7 @@ func TestRunRejectedBeforeRunning(t *testing.T) {
 	tests := []struct {
 		name    string
 		mutate  func(p *v1.Pipeline)
+		tasks   func(ts []*v1.Task)
 		params  map[string]string
 		wantErr string
 	}{{
@@ -333,11 +334,31 @@ func TestRunRejectedBeforeRunning(t *testing.T) {
 		mutate:  func(*v1.Pipeline) {},
 		params:  map[string]string{"epoch": "3"},
 		wantErr: "unknown param(s) epoch",
+	}, {
+		name: "array value that is not a JSON array",
+		mutate: func(p *v1.Pipeline) {
+			p.Spec.Params = append(p.Spec.Params, v1.ParamSpec{Name: "rates", Type: v1.ParamTypeArray})
+		},
+		params:  map[string]string{"rates": "[0.1]"},
+		wantErr: "param rates: array value",
+	}, {
+		name:    "sidecar",
+		mutate:  func(*v1.Pipeline) {},
+		tasks:   func(ts []*v1.Task) { ts[0].Spec.Sidecars = []v1.Sidecar{{Name: "postgres", Image: "postgres"}} },
+		wantErr: "has sidecars (postgres), which do not run locally",
+	}, {
+		name:    "step action",
+		mutate:  func(*v1.Pipeline) {},
+		tasks:   func(ts []*v1.Task) { ts[0].Spec.Steps[0] = v1.Step{Name: "clone", Ref: &v1.Ref{Name: "git-clone"}} },
+		wantErr: `uses the StepAction "git-clone"`,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			objs := gatePipeline(t, false)
 			tt.mutate(objs.Pipeline)
+			if tt.tasks != nil {
+				tt.tasks(objs.Tasks)
+			}
 			opts := testOptions(t)
 			opts.Params = tt.params
 			_, err := Run(context.Background(), objs.Pipeline, objs.Tasks, opts)

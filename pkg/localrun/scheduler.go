@@ -86,8 +86,13 @@ type runner struct {
 
 	cache   *cache
 	running map[string]context.CancelCauseFunc // TaskRun name -> cancel
-	done    chan finished
-	sem     chan struct{}
+	// trDir is each TaskRun's folder under tasks/: the pipeline task's name, or
+	// <name>/matrix-<i> for the i-th TaskRun of a matrixed task.
+	trDir map[string]string
+	// outcomes are the finished TaskRuns' outcomes, until their pipeline task is done.
+	outcomes map[string]outcome
+	done     chan finished
+	sem      chan struct{}
 }
 
 // finished carries a TaskRun's outcome back to the scheduling goroutine.
@@ -140,6 +145,8 @@ func newRunner(ctx context.Context, p *v1.Pipeline, tasks []*v1.Task, opts Optio
 		results:          map[string]*TaskResult{},
 		wsDirs:           map[string]string{},
 		running:          map[string]context.CancelCauseFunc{},
+		trDir:            map[string]string{},
+		outcomes:         map[string]outcome{},
 		done:             make(chan finished),
 		sem:              make(chan struct{}, opts.Parallel),
 	}
@@ -201,17 +208,25 @@ func (r *runner) prepare() error {
 		},
 		Status: v1.PipelineRunStatus{PipelineRunStatusFields: v1.PipelineRunStatusFields{StartTime: &metav1.Time{Time: start}}},
 	}
-	declared := map[string]bool{}
+	declared := map[string]v1.ParamType{}
 	for _, ps := range spec.Params {
-		declared[ps.Name] = true
+		declared[ps.Name] = ps.Type
+		if ps.Type == "" {
+			declared[ps.Name] = v1.ParamTypeString
+		}
 	}
 	var unknown []string
 	for _, name := range sortedKeys(r.opts.Params) {
-		if !declared[name] {
+		typ, ok := declared[name]
+		if !ok {
 			unknown = append(unknown, name)
 			continue
 		}
-		r.pr.Spec.Params = append(r.pr.Spec.Params, v1.Param{Name: name, Value: *v1.NewStructuredValues(r.opts.Params[name])})
+		value, err := paramValue(typ, r.opts.Params[name])
+		if err != nil {
+			return fmt.Errorf("%w: param %s: %v", ErrInvalid, name, err)
+		}
+		r.pr.Spec.Params = append(r.pr.Spec.Params, v1.Param{Name: name, Value: value})
 	}
 	if len(unknown) > 0 {
 		var names []string
@@ -275,8 +290,17 @@ func (r *runner) prepare() error {
 		if err := taskrun.ValidateResolvedTask(ctx, rpt.PipelineTask.Params, rpt.PipelineTask.Matrix, rpt.ResolvedTask); err != nil {
 			return fmt.Errorf("%w: pipeline task %s: %v", ErrInvalid, rpt.PipelineTask.Name, err)
 		}
-		if rpt.PipelineTask.IsMatrixed() {
-			return fmt.Errorf("%w: pipeline task %s: matrix is not supported by the local runner", ErrInvalid, rpt.PipelineTask.Name)
+		if ts := rpt.ResolvedTask.TaskSpec; ts != nil {
+			if len(ts.Sidecars) > 0 {
+				return fmt.Errorf("%w: pipeline task %s: Task %s has sidecars (%s), which do not run locally: start that service on this machine and drop the sidecar, or run in a cluster",
+					ErrInvalid, rpt.PipelineTask.Name, rpt.ResolvedTask.TaskName, ts.Sidecars[0].Name)
+			}
+			for _, st := range ts.Steps {
+				if st.Ref != nil {
+					return fmt.Errorf("%w: pipeline task %s: step %q uses the StepAction %q, which is not resolved locally",
+						ErrInvalid, rpt.PipelineTask.Name, st.Name, st.Ref.Name)
+				}
+			}
 		}
 		if err := rpt.EvaluateCEL(); err != nil {
 			return fmt.Errorf("%w: error evaluating CEL of pipeline task %s: %v", ErrInvalid, rpt.PipelineTask.Name, err)
@@ -416,6 +440,11 @@ func (r *runner) schedule(facts *resources.PipelineRunFacts) error {
 			continue
 		}
 		resources.PropagateResults(rpt, facts.State)
+		if rpt.PipelineTask.IsMatrixed() {
+			if err := resources.ValidateParameterTypesInMatrix(facts.State); err != nil {
+				return &reasonError{reason: v1.PipelineRunReasonInvalidMatrixParameterTypes.String(), err: fmt.Errorf("failed to validate matrix of pipeline task %s: %w", rpt.PipelineTask.Name, err)}
+			}
+		}
 		r.start(rpt, facts)
 	}
 	return nil
@@ -430,57 +459,85 @@ func (r *runner) setFinallyStart(facts *resources.PipelineRunFacts) {
 	facts.TimeoutsState.FinallyStartTime = r.finallyStart
 }
 
-// start creates the TaskRun object for rpt and launches its execution.
+// start creates the TaskRun objects for rpt — one, or one per matrix
+// combination as Tekton's createTaskRuns does — and launches their execution.
 func (r *runner) start(rpt *resources.ResolvedPipelineTask, facts *resources.PipelineRunFacts) {
 	pt := resources.ApplyPipelineTaskContexts(rpt.PipelineTask, r.pr.Status, facts)
-	trName := resources.GetTaskRunName(r.pr.Status.ChildReferences, pt.Name, r.pr.Name)
+	names := rpt.TaskRunNames
+	if len(names) == 0 {
+		names = []string{resources.GetTaskRunName(r.pr.Status.ChildReferences, pt.Name, r.pr.Name)}
+	}
+	var combinations []v1.Params
+	if pt.IsMatrixed() {
+		combinations = pt.Matrix.FanOut()
+	}
 	now := r.clk.Now()
-	tr := &v1.TaskRun{
-		TypeMeta: metav1.TypeMeta{APIVersion: "tekton.dev/v1", Kind: "TaskRun"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name: trName, Namespace: r.pr.Namespace, UID: types.UID(uuid.NewString()),
-			Labels: map[string]string{
-				pipeline.PipelineLabelKey:     r.pipeline.Name,
-				pipeline.PipelineRunLabelKey:  r.pr.Name,
-				pipeline.PipelineTaskLabelKey: pt.Name,
-			},
-		},
-		Spec: v1.TaskRunSpec{
-			Params:  pt.Params,
-			TaskRef: pt.TaskRef,
-			Retries: pt.Retries,
-			Timeout: r.taskTimeout(pt),
-		},
-	}
-	if pt.TaskRef != nil {
-		tr.Labels[pipeline.TaskLabelKey] = pt.TaskRef.Name
-	}
-	for _, w := range pt.Workspaces {
-		tr.Spec.Workspaces = append(tr.Spec.Workspaces, v1.WorkspaceBinding{Name: w.Name, SubPath: w.SubPath, EmptyDir: &corev1.EmptyDirVolumeSource{}})
-	}
-	tr.Status.InitializeConditions()
-	tr.Status.StartTime = &metav1.Time{Time: now}
-	r.taskRuns[trName] = tr
-	r.pr.Status.ChildReferences = append(r.pr.Status.ChildReferences, v1.ChildStatusReference{
-		TypeMeta:         runtimeTypeMeta("TaskRun"),
-		Name:             trName,
-		PipelineTaskName: pt.Name,
-	})
 	res := r.results[pt.Name]
 	res.Status, res.Started = StatusRunning, now
 	r.emit(pt.Name, StatusRunning, 1, "")
+	for i, trName := range names {
+		var params v1.Params
+		if i < len(combinations) {
+			params = combinations[i]
+		}
+		params = append(params, pt.Params...)
+		tr := &v1.TaskRun{
+			TypeMeta: metav1.TypeMeta{APIVersion: "tekton.dev/v1", Kind: "TaskRun"},
+			ObjectMeta: metav1.ObjectMeta{
+				Name: trName, Namespace: r.pr.Namespace, UID: types.UID(uuid.NewString()),
+				Labels: map[string]string{
+					pipeline.PipelineLabelKey:     r.pipeline.Name,
+					pipeline.PipelineRunLabelKey:  r.pr.Name,
+					pipeline.PipelineTaskLabelKey: pt.Name,
+				},
+			},
+			Spec: v1.TaskRunSpec{
+				Params:  params,
+				TaskRef: pt.TaskRef,
+				Retries: pt.Retries,
+				Timeout: r.taskTimeout(pt),
+			},
+		}
+		if pt.TaskRef != nil {
+			tr.Labels[pipeline.TaskLabelKey] = pt.TaskRef.Name
+		}
+		for _, w := range pt.Workspaces {
+			tr.Spec.Workspaces = append(tr.Spec.Workspaces, v1.WorkspaceBinding{Name: w.Name, SubPath: w.SubPath, EmptyDir: &corev1.EmptyDirVolumeSource{}})
+		}
+		tr.Status.InitializeConditions()
+		tr.Status.StartTime = &metav1.Time{Time: now}
+		r.taskRuns[trName] = tr
+		r.pr.Status.ChildReferences = append(r.pr.Status.ChildReferences, v1.ChildStatusReference{
+			TypeMeta:         runtimeTypeMeta("TaskRun"),
+			Name:             trName,
+			PipelineTaskName: pt.Name,
+		})
+		r.trDir[trName] = pt.Name
+		if pt.IsMatrixed() {
+			r.trDir[trName] = fmt.Sprintf("%s/matrix-%d", pt.Name, i)
+		}
 
-	job := &job{pt: pt, tr: tr, rt: rpt.ResolvedTask, final: rpt.IsFinalTask(facts)}
-	ctx, cancel := context.WithCancelCause(r.ctx)
-	r.running[trName] = cancel
-	go func() {
-		r.sem <- struct{}{}
-		out := r.execute(ctx, job)
-		<-r.sem
-		cancel(nil)
-		r.done <- finished{trName: trName, out: out}
-	}()
+		job := &job{pt: pt, tr: tr, rt: rpt.ResolvedTask, final: rpt.IsFinalTask(facts), dir: r.trDir[trName]}
+		ctx, cancel := context.WithCancelCause(r.ctx)
+		r.running[trName] = cancel
+		go func() {
+			r.sem <- struct{}{}
+			out := r.execute(ctx, job)
+			<-r.sem
+			cancel(nil)
+			r.done <- finished{trName: trName, out: out}
+		}()
+	}
 }
+
+// reasonError is a scheduling error with the PipelineRun reason Tekton gives it.
+type reasonError struct {
+	reason string
+	err    error
+}
+
+func (e *reasonError) Error() string { return e.err.Error() }
+func (e *reasonError) Unwrap() error { return e.err }
 
 func runtimeTypeMeta(kind string) runtime.TypeMeta {
 	return runtime.TypeMeta{APIVersion: "tekton.dev/v1", Kind: kind}
@@ -539,7 +596,12 @@ func (r *runner) run() (*Result, error) {
 			if err != nil {
 				r.cancelAll(errCancelled)
 				r.drain()
-				cond = &apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionFalse, Reason: v1.PipelineRunReasonCELEvaluationFailed.String(), Message: err.Error()}
+				reason := v1.PipelineRunReasonCELEvaluationFailed.String()
+				var re *reasonError
+				if errors.As(err, &re) {
+					reason = re.reason
+				}
+				cond = &apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionFalse, Reason: reason, Message: err.Error()}
 				break
 			}
 		}
@@ -657,30 +719,94 @@ func (r *runner) finish(f finished) {
 	tr.Status.Results = out.results
 	tr.Status.TaskSpec = out.spec
 	tr.Status.RetriesStatus = out.retries
-	res := r.results[ptName]
-	res.Finished, res.Attempts, res.Message, res.CacheKey = now, out.attempts, out.message, out.cacheKey
-	res.Results = resultStrings(out.results)
 	switch {
 	case out.ok:
 		tr.Status.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionTrue, Reason: v1.TaskRunReasonSuccessful.String(), Message: "All Steps have completed executing"})
-		res.Status, res.Reason = StatusSucceeded, v1.TaskRunReasonSuccessful.String()
-		if out.cachedFrom != "" {
-			res.Status, res.CachedFrom, res.Attempts = StatusCached, out.cachedFrom, 0
-		}
 	case out.cancel != nil:
 		tr.Spec.Status = v1.TaskRunSpecStatusCancelled
 		if errors.Is(out.cancel, errPipelineTimeout) {
 			tr.Spec.StatusMessage = v1.TaskRunCancelledByPipelineTimeoutMsg
 		}
 		tr.Status.MarkResourceFailed(v1.TaskRunReasonCancelled, errors.New(out.cancel.Error()))
-		res.Status, res.Reason = StatusFailed, v1.TaskRunReasonCancelled.String()
-		res.Message = out.cancel.Error()
 	default:
 		tr.Status.MarkResourceFailed(out.reason, errors.New(out.message))
-		res.Status, res.Reason = StatusFailed, out.reason.String()
 	}
-	r.emit(ptName, res.Status, max(out.attempts, 1), res.Reason)
-	_ = r.recordTaskRun(ptName, tr)
+	_ = r.recordTaskRun(r.trDir[f.trName], tr)
+	r.outcomes[f.trName] = out
+
+	// The pipeline task is done when all its TaskRuns are (several for a matrix).
+	var names []string
+	for _, c := range r.pr.Status.ChildReferences {
+		if c.PipelineTaskName != ptName {
+			continue
+		}
+		if _, open := r.running[c.Name]; open {
+			return
+		}
+		names = append(names, c.Name)
+	}
+	res := r.results[ptName]
+	res.Finished, res.Status, res.Reason, res.Message, res.Attempts = now, StatusSucceeded, v1.TaskRunReasonSuccessful.String(), "", 0
+	cached := 0
+	var failed, cancelled *outcome
+	for i, name := range names {
+		o := r.outcomes[name]
+		delete(r.outcomes, name)
+		res.Attempts = max(res.Attempts, o.attempts)
+		if i == 0 {
+			res.CacheKey = o.cacheKey
+		}
+		switch {
+		case o.ok && o.cachedFrom != "":
+			cached++
+			res.CachedFrom = o.cachedFrom
+		case o.ok:
+		case o.cancel != nil:
+			if cancelled == nil {
+				cancelled = &o
+			}
+		default:
+			if failed == nil {
+				failed = &o
+				if len(names) > 1 {
+					failed.message = fmt.Sprintf("TaskRun %d of %d (%s): %s", i+1, len(names), name, o.message)
+				}
+			}
+		}
+	}
+	res.Results = r.pipelineTaskResults(names)
+	switch {
+	case failed != nil:
+		res.Status, res.Reason, res.Message = StatusFailed, failed.reason.String(), failed.message
+	case cancelled != nil:
+		res.Status, res.Reason, res.Message = StatusFailed, v1.TaskRunReasonCancelled.String(), cancelled.cancel.Error()
+	case cached == len(names):
+		res.Status, res.Attempts = StatusCached, 0
+	}
+	r.emit(ptName, res.Status, max(res.Attempts, 1), res.Reason)
+}
+
+// pipelineTaskResults are a pipeline task's results as shown to users: its TaskRun's, or, for a matrix, each
+// result as a JSON array of the TaskRuns' values in matrix order (what $(tasks.<t>.results.<r>[*]) gives).
+func (r *runner) pipelineTaskResults(names []string) map[string]string {
+	if len(names) == 1 {
+		return resultStrings(r.taskRuns[names[0]].Status.Results)
+	}
+	values := map[string][]string{}
+	for _, name := range names {
+		for k, v := range resultStrings(r.taskRuns[name].Status.Results) {
+			values[k] = append(values[k], v)
+		}
+	}
+	if len(values) == 0 {
+		return nil
+	}
+	out := map[string]string{}
+	for k, vs := range values {
+		b, _ := json.Marshal(vs)
+		out[k] = string(b)
+	}
+	return out
 }
 
 func resultStrings(results []v1.TaskRunResult) map[string]string {
@@ -845,4 +971,37 @@ func (r *runner) cachingEnabled() bool {
 		return false
 	}
 	return r.pipeline.Annotations[CacheAnnotation] != "false"
+}
+
+// paramValue reads a -p value for a param of type typ as tkn does: an array as a,b,c (or a JSON array), an
+// object as k:v,k2:v2 (or a JSON object), a string as is.
+func paramValue(typ v1.ParamType, raw string) (v1.ParamValue, error) {
+	switch typ {
+	case v1.ParamTypeArray:
+		if strings.HasPrefix(strings.TrimSpace(raw), "[") {
+			var items []string
+			if err := json.Unmarshal([]byte(raw), &items); err != nil {
+				return v1.ParamValue{}, fmt.Errorf("array value %q is not a JSON array of strings: %v", raw, err)
+			}
+			return v1.ParamValue{Type: v1.ParamTypeArray, ArrayVal: append([]string{}, items...)}, nil
+		}
+		return v1.ParamValue{Type: v1.ParamTypeArray, ArrayVal: strings.Split(raw, ",")}, nil
+	case v1.ParamTypeObject:
+		obj := map[string]string{}
+		if strings.HasPrefix(strings.TrimSpace(raw), "{") {
+			if err := json.Unmarshal([]byte(raw), &obj); err != nil {
+				return v1.ParamValue{}, fmt.Errorf("object value %q is not a JSON object of strings: %v", raw, err)
+			}
+		} else {
+			for _, kv := range strings.Split(raw, ",") {
+				k, v, ok := strings.Cut(kv, ":")
+				if !ok {
+					return v1.ParamValue{}, fmt.Errorf("object value %q: want key:value,key2:value2 or a JSON object", raw)
+				}
+				obj[k] = v
+			}
+		}
+		return *v1.NewObject(obj), nil
+	}
+	return *v1.NewStructuredValues(raw), nil
 }
