@@ -178,7 +178,11 @@ func Summary(w io.Writer, res *Result) {
 	for _, t := range res.Tasks {
 		if t.Status == StatusFailed && t.Message != "" {
 			fmt.Fprintf(w, "  %s failed: %s\n", t.Name, t.Message)
-			for _, line := range logTail(filepath.Join(res.Dir, "tasks", t.Name, "log.txt"), 3) {
+			log := t.Log
+			if log == "" {
+				log = filepath.Join("tasks", t.Name, "log.txt")
+			}
+			for _, line := range logTail(filepath.Join(res.Dir, log), 3) {
 				fmt.Fprintf(w, "    | %s\n", line)
 			}
 		}

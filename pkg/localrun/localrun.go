@@ -130,6 +130,8 @@ type TaskResult struct {
 	CacheKey string `json:"cacheKey,omitempty"`
 	// CachedFrom is the run whose outputs were restored on a cache hit.
 	CachedFrom string `json:"cachedFrom,omitempty"`
+	// Log is the log of the task's (first failed) TaskRun, relative to the run folder.
+	Log string `json:"log,omitempty"`
 }
 
 // Result is the outcome of a run.

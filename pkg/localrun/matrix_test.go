@@ -145,6 +145,11 @@ func TestRunMatrix(t *testing.T) {
 	if got := bad.Task("sweep"); got.Status != StatusFailed || !strings.Contains(got.Message, "TaskRun 2 of 3") {
 		t.Errorf("sweep: %s %q, want Failed naming TaskRun 2 of 3", got.Status, got.Message)
 	}
+	var summary strings.Builder
+	Summary(&summary, bad)
+	if !strings.Contains(summary.String(), "    | diverged at lr=0.5\n") {
+		t.Errorf("summary does not quote the failed combination's log:\n%s", summary.String())
+	}
 	if got := bad.Task("pick").Status; got == StatusSucceeded {
 		t.Errorf("pick ran after a failed sweep")
 	}

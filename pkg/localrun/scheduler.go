@@ -749,6 +749,7 @@ func (r *runner) finish(f finished) {
 	res.Finished, res.Status, res.Reason, res.Message, res.Attempts = now, StatusSucceeded, v1.TaskRunReasonSuccessful.String(), "", 0
 	cached := 0
 	var failed, cancelled *outcome
+	res.Log = filepath.Join("tasks", r.trDir[names[0]], "log.txt")
 	for i, name := range names {
 		o := r.outcomes[name]
 		delete(r.outcomes, name)
@@ -768,6 +769,7 @@ func (r *runner) finish(f finished) {
 		default:
 			if failed == nil {
 				failed = &o
+				res.Log = filepath.Join("tasks", r.trDir[name], "log.txt")
 				if len(names) > 1 {
 					failed.message = fmt.Sprintf("TaskRun %d of %d (%s): %s", i+1, len(names), name, o.message)
 				}
