@@ -64,8 +64,8 @@ bench: tools ## Benchmarks; writes a table to bench/results.md
 	$(TOOLS_ENV); hack/bench.sh
 
 .PHONY: dev-cluster
-dev-cluster: tools ## Start a local API server + Tekton controller and print a KUBECONFIG (Ctrl-C stops it)
-	hack/dev-cluster.sh
+dev-cluster: tools ## Start a local API server + Tekton controller and print a KUBECONFIG (Ctrl-C stops it); ARGS="-result evaluate.passed=false"
+	hack/dev-cluster.sh $(ARGS)
 
 .PHONY: resolve
 resolve: ## Render the example with ko-built images: ko resolve -f out/
