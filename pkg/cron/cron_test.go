@@ -203,3 +203,32 @@ func BenchmarkNext(b *testing.B) {
 		t = s.Next(t)
 	}
 }
+
+// FuzzParse: any expression either fails to parse with an error or yields slots that move forward and that
+// Prev maps back onto, in zones with DST shifts of an hour, of 30 minutes, and none.
+func FuzzParse(f *testing.F) {
+	for _, seed := range []string{"* * * * *", "30 2 * * *", "0 0 29 2 *", "*/15 9-17 * * MON-FRI", "0 2 * * 7", "0 0 * * 5-7", "@every 90m", "@weekly", "0 0 31 2 *", "61 * * * *"} {
+		f.Add(seed, uint8(0), int64(1774656000))
+	}
+	zones := []string{"UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu"}
+	f.Fuzz(func(t *testing.T, expr string, zone uint8, unix int64) {
+		s, err := Parse([]string{expr}, zones[int(zone)%len(zones)])
+		if err != nil {
+			return
+		}
+		from := time.Unix(unix%(50*365*24*3600), 0).UTC()
+		next := s.Next(from)
+		if next.IsZero() {
+			return
+		}
+		if !next.After(from) {
+			t.Fatalf("%q: Next(%s) = %s, not after", expr, from, next)
+		}
+		if prev := s.Prev(next); !prev.Equal(next) {
+			t.Fatalf("%q: Prev(Next(%s)) = %s, want %s", expr, from, prev, next)
+		}
+		if again := s.Next(next); !again.IsZero() && !again.After(next) {
+			t.Fatalf("%q: Next(%s) = %s, not after", expr, next, again)
+		}
+	})
+}
