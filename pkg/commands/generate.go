@@ -32,10 +32,14 @@ func addGenerate(topLevel *cobra.Command) {
 	cmd := &cobra.Command{
 		Use:   "generate",
 		Short: "Render Tekton Tasks, the gated Pipeline, a sample PipelineRun and a kustomization",
+		Long: `Generate renders the spec into out/ after Tekton's own validation of every object. It warns, as
+FILE:LINE:COL: warning: field: message on stderr, about what works locally but not in a cluster: a data
+or registry location on this machine (file://, a path) instead of s3://. Warnings do not stop it.`,
 		Example: `  # render into out/, then apply with kubectl and start with tkn
   mlpipe generate -f examples/churn/mlpipe.yaml -o out
   kubectl apply -k out
-  tkn pipeline start churn --use-param-defaults \
+  tkn pipeline start churn -s churn-runner --use-param-defaults \
+    -p data-uri=s3://datasets/churn/train.csv -p model-store=s3://models/churn \
     --workspace name=artifacts,volumeClaimTemplateFile=out/workspace-template.yaml
 
   # CEL gate on the metric value (clusters with enable-cel-in-whenexpression)
@@ -50,6 +54,7 @@ func addGenerate(topLevel *cobra.Command) {
 			if err != nil {
 				return err
 			}
+			printWarnings(cmd, out.Warnings)
 			if err := generate.WriteDir(outDir, out.Files); err != nil {
 				return err
 			}
@@ -68,9 +73,20 @@ func addGenerate(topLevel *cobra.Command) {
 	topLevel.AddCommand(cmd)
 }
 
+// printWarnings writes each warning as FILE:LINE:COL: warning: field: message to stderr.
+func printWarnings(cmd *cobra.Command, warnings spec.ErrorList) {
+	for _, w := range warnings {
+		fmt.Fprintln(cmd.ErrOrStderr(), w.Warning())
+	}
+}
+
 // describeFile names the object a generated file holds.
 func describeFile(out *generate.Output, i int) string {
 	switch {
+	case out.Files[i].Name == generate.RBACFile && out.ServiceAccount != nil:
+		return "ServiceAccount/" + out.ServiceAccount.Name + ", Role+RoleBinding/" + out.Role.Name
+	case out.Files[i].Name == "schedule.yaml" && out.Schedule != nil:
+		return "PipelineSchedule/" + out.Schedule.Name
 	case i < len(out.Tasks):
 		return "Task/" + out.Tasks[i].Name
 	case i == len(out.Tasks):

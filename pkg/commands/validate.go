@@ -31,6 +31,10 @@ func addValidate(topLevel *cobra.Command) {
 	cmd := &cobra.Command{
 		Use:   "validate",
 		Short: "Check a spec and the Tekton objects it renders; print every problem as FILE:LINE:COL: field: message",
+		Long: `Validate checks the spec and every object it renders with Tekton's own code, and prints every problem as
+FILE:LINE:COL: field: message (exit status 1). What works locally but not in a cluster (file:// or path
+locations instead of s3://) is printed as FILE:LINE:COL: warning: field: message on stderr; the spec is
+still valid (exit status 0).`,
 		Example: `  mlpipe validate -f mlpipe.yaml
   mlpipe validate -f mlpipe.yaml --when=cel`,
 		Args: cobra.NoArgs,
@@ -43,6 +47,7 @@ func addValidate(topLevel *cobra.Command) {
 			if err != nil {
 				return err
 			}
+			printWarnings(cmd, out.Warnings)
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid: %d Tasks, Pipeline %s, gate %s %s %s\n", so.File, len(out.Tasks), out.Pipeline.Name,
 				p.Spec.Steps.Evaluate.Metric, p.Spec.Steps.Evaluate.Operator, out.Pipeline.Annotations["mlpipe.dev/gate-threshold"])
 			return nil

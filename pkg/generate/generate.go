@@ -34,6 +34,8 @@ import (
 	"github.com/mlpipe/mlpipe/pkg/spec"
 	"github.com/mlpipe/mlpipe/templates"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 )
 
 // When modes for the gate.
@@ -67,7 +69,15 @@ type Output struct {
 	PipelineRun *v1.PipelineRun
 	// Schedule is the PipelineSchedule of spec.triggers.schedule, nil without one.
 	Schedule *v1alpha1.PipelineSchedule
-	Files    []File
+	// ServiceAccount is what the runs run as (RunnerServiceAccount), and Role and RoleBinding let its deploy
+	// step manage the InferenceService, in the InferenceService's namespace (RBACFile); nil without spec.deploy.
+	ServiceAccount *corev1.ServiceAccount
+	Role           *rbacv1.Role
+	RoleBinding    *rbacv1.RoleBinding
+	Files          []File
+	// Warnings are the spec's problems that do not stop generation but break the pipeline in a cluster
+	// (spec.MLPipeline.Warnings), in file order; print each with Warning().
+	Warnings spec.ErrorList
 }
 
 // Renderer holds parsed templates; it is safe for concurrent use.
@@ -184,7 +194,7 @@ func (r *Renderer) Generate(ctx context.Context, p *spec.MLPipeline, opts Option
 		opts.StepImage = DefaultStepImage
 	}
 	plan := newPlan(p, opts)
-	out := &Output{}
+	out := &Output{Warnings: append(spec.ErrorList(nil), p.Warnings...)}
 	var resources []string
 	for _, td := range plan.tasks {
 		data, err := r.render("task-"+td.Step+".yaml.tmpl", td)
@@ -223,6 +233,16 @@ func (r *Renderer) Generate(ctx context.Context, p *spec.MLPipeline, opts Option
 	}
 	out.Files = append(out.Files, File{Name: "workspace-template.yaml", Data: data})
 
+	rf, objs, err := r.rbacFile(p)
+	if err != nil {
+		return nil, err
+	}
+	if rf != nil {
+		out.ServiceAccount, out.Role, out.RoleBinding = objs.ServiceAccount, objs.Role, objs.RoleBinding
+		out.Files = append(out.Files, *rf)
+		resources = append(resources, rf.Name)
+	}
+
 	if pd.Schedule != nil {
 		if data, err = r.render("schedule.yaml.tmpl", pd); err != nil {
 			return nil, err
@@ -249,6 +269,9 @@ func (r *Renderer) Generate(ctx context.Context, p *spec.MLPipeline, opts Option
 	out.Files = append(out.Files, File{Name: "kustomization.yaml", Data: data})
 
 	if err := Check(ctx, out, opts.When == WhenCEL); err != nil {
+		return nil, err
+	}
+	if err := checkRunsUseRunner(out); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -36,15 +36,19 @@ const TaskVersion = "0.1"
 // DefaultS3SecretName is the Secret the steps read S3 credentials from when the spec names none.
 const DefaultS3SecretName = "mlpipe-s3"
 
-// Param is a Task param as the templates render it.
+// Param is a Task or Pipeline param as the templates render it.
 type Param struct {
 	Name, Type, Default, Description string
 	HasDefault                       bool
+	// Placeholder is what the sample PipelineRun passes for a Pipeline param without a default.
+	Placeholder string
 }
 
 // TaskData is what a task-<step>.yaml.tmpl template renders.
 type TaskData struct {
 	Step, TaskName, Version, StepImage string
+	// Namespace is the pipeline's (empty for the catalog Tasks).
+	Namespace string
 	// Custom is the spec's override of this step, nil for the built-in step.
 	Custom *spec.Step
 	// UserContainer is true when the user's image, script or command replaces the built-in program.
@@ -97,6 +101,19 @@ type PipelineData struct {
 	Resources       []string
 	// Schedule is spec.triggers.schedule, nil without one.
 	Schedule *ScheduleData
+	// ServiceAccount is what every run's TaskRuns run as (RunnerServiceAccount); empty without spec.deploy.
+	ServiceAccount string
+}
+
+// RequiredParams are the Pipeline params without a default: a run must pass them.
+func (d *PipelineData) RequiredParams() []Param {
+	var out []Param
+	for _, p := range d.Params {
+		if !p.HasDefault {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // ScheduleData is what schedule.yaml.tmpl renders.
@@ -216,11 +233,14 @@ func extraParams(p *spec.MLPipeline) []string {
 	return out
 }
 
-// pipelineParams are the Pipeline's params: what `tkn pipeline start -p` can set.
+// pipelineParams are the Pipeline's params: what `tkn pipeline start -p` can set. A param that carries a
+// path relative to the spec (spec.data.uri, spec.register.store) gets no default: it means nothing in a Pod,
+// so tkn asks for it (spec.MLPipeline.Warnings says so). Local runs make such paths absolute first
+// (spec.MLPipeline.LocalDataPath), which gives these params their defaults again.
 func pipelineParams(p *spec.MLPipeline, extra []string) []Param {
 	ev := p.Spec.Steps.Evaluate
 	ps := []Param{
-		{Name: "data-uri", Default: p.Spec.Data.URI, Description: "URI of the training CSV."},
+		locationParam("data-uri", p.Spec.Data.URI, "URI of the training CSV", "s3://<bucket>/<key>", "spec.data.uri"),
 		{Name: "label", Default: p.Spec.Data.Label, Description: "Name of the target column."},
 		{Name: "test-fraction", Default: formatFloat(*p.Spec.Data.TestFraction), Description: "Share of rows held out for evaluation."},
 		{Name: "seed", Default: strconv.Itoa(*p.Spec.Data.Seed), Description: "Seed of the split and the training."},
@@ -233,6 +253,9 @@ func pipelineParams(p *spec.MLPipeline, extra []string) []Param {
 		ps = append(ps, Param{Name: name, Default: p.Spec.Params[name], Description: "User parameter " + name + " from spec.params."})
 	}
 	ps = append(ps, Param{Name: "threshold", Default: formatFloat(*ev.Threshold), Description: fmt.Sprintf("Gate: register and deploy run only when %s %s threshold.", ev.Metric, ev.Operator)})
+	if r := p.Spec.Register; r != nil {
+		ps = append(ps, locationParam("model-store", r.Store, "Registry root: register stores the model version there, evaluate reads the champion from it", "s3://<bucket>/<prefix>", "spec.register.store"))
+	}
 	st := storageOf(p)
 	ps = append(ps,
 		Param{Name: "s3-endpoint", Default: st.Endpoint, Description: "S3-compatible endpoint for s3:// URIs (empty: AWS S3)."},
@@ -240,9 +263,19 @@ func pipelineParams(p *spec.MLPipeline, extra []string) []Param {
 		Param{Name: "s3-secret-name", Default: st.SecretName, Description: "Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (optional)."},
 	)
 	for i := range ps {
-		ps[i].HasDefault = true
+		ps[i].HasDefault = ps[i].Placeholder == ""
 	}
 	return ps
+}
+
+// locationParam is the Pipeline param that carries a data or registry location: with the spec's value as its
+// default, or with none (and a placeholder for the sample PipelineRun) when that value is a relative path.
+func locationParam(name, value, what, placeholder, field string) Param {
+	if spec.IsRelativePath(value) {
+		return Param{Name: name, Placeholder: placeholder, Description: fmt.Sprintf(
+			"%s (s3:// in a cluster). No default: %s is a path on this machine; tkn pipeline start -p %s=%s.", what, field, name, placeholder)}
+	}
+	return Param{Name: name, Default: value, Description: what + "."}
 }
 
 func formatFloat(f float64) string {

@@ -95,7 +95,9 @@ func newPlan(p *spec.MLPipeline, opts Options) *plan {
 	pl := &plan{}
 	steps := enabledSteps(p)
 	for _, s := range steps {
-		pl.tasks = append(pl.tasks, newTaskData(p, s, opts.StepImage))
+		td := newTaskData(p, s, opts.StepImage)
+		td.Namespace = p.Metadata.Namespace
+		pl.tasks = append(pl.tasks, td)
 	}
 	ev := p.Spec.Steps.Evaluate
 	extra := extraParams(p)
@@ -108,6 +110,9 @@ func newPlan(p *spec.MLPipeline, opts Options) *plan {
 		Register:      p.Spec.Register != nil,
 		WorkspaceSize: p.Spec.Workspace.Size,
 		StorageClass:  p.Spec.Workspace.StorageClass,
+	}
+	if p.Spec.Deploy != nil {
+		pd.ServiceAccount = RunnerServiceAccount(p)
 	}
 	var gate []WhenData
 	if opts.When == WhenCEL {
@@ -145,7 +150,7 @@ func newPlan(p *spec.MLPipeline, opts Options) *plan {
 		case "evaluate":
 			registry, model := "", ""
 			if p.Spec.Register != nil {
-				registry, model = p.Spec.Register.Store, p.Spec.Register.ModelName
+				registry, model = "$(params.model-store)", p.Spec.Register.ModelName
 			}
 			t.Params = []ParamValue{
 				pv("dataset-uri", "$(tasks.preprocess.results.dataset-uri)"), pv("model-uri", "$(tasks.train.results.model-uri)"),
@@ -159,7 +164,7 @@ func newPlan(p *spec.MLPipeline, opts Options) *plan {
 				hyper = append(hyper, "--param="+n+"=$(params."+n+")")
 			}
 			t.Params = []ParamValue{
-				pv("store", p.Spec.Register.Store), pv("model-name", p.Spec.Register.ModelName),
+				pv("store", "$(params.model-store)"), pv("model-name", p.Spec.Register.ModelName),
 				pv("model-uri", "$(tasks.train.results.model-uri)"), pv("metrics-uri", "$(tasks.evaluate.results.metrics-uri)"),
 				pv("dataset-digest", "$(tasks.preprocess.results.dataset-digest)"), pv("pipeline-run", "$(context.pipelineRun.name)"),
 				{Name: "hyperparams", Array: hyper},

@@ -67,6 +67,8 @@ type TriggersData struct {
 	InterceptorName, InterceptorNamespace, InterceptorService, InterceptorServiceAccount string
 	// WorkspaceSize and StorageClass shape the run's workspace like the sample PipelineRun's.
 	WorkspaceSize, StorageClass string
+	// RunnerServiceAccount is what the run's TaskRuns run as (RunnerServiceAccount); empty without spec.deploy.
+	RunnerServiceAccount string
 }
 
 func newTriggersData(p *spec.MLPipeline) *TriggersData {
@@ -83,6 +85,9 @@ func newTriggersData(p *spec.MLPipeline) *TriggersData {
 		InterceptorNamespace: InterceptorNamespace, InterceptorService: InterceptorService,
 		InterceptorServiceAccount: InterceptorServiceAccount,
 		WorkspaceSize:             "1Gi",
+	}
+	if p.Spec.Deploy != nil {
+		d.RunnerServiceAccount = RunnerServiceAccount(p)
 	}
 	if len(d.Events) == 0 {
 		d.Events = []string{"s3:ObjectCreated:*"}

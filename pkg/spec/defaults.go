@@ -19,7 +19,6 @@ package spec
 import (
 	"path/filepath"
 	"sort"
-	"strings"
 )
 
 // Built-in defaults.
@@ -149,16 +148,19 @@ func sortedKeys(m map[string]string) []string {
 	return out
 }
 
-// LocalDataPath makes a plain relative spec.data.uri absolute, relative to the spec
-// file's directory, as local runs read it. URIs (file://, s3://) are left alone.
+// LocalDataPath makes the plain relative paths of a spec absolute, relative to the spec file's
+// directory, as local runs read them: spec.data.uri and spec.register.store. URIs (file://, s3://) and
+// absolute paths are left alone. Call it before generating for a local run only: the Pipeline then
+// carries these absolute paths as the defaults of its data-uri and model-store params.
 func (p *MLPipeline) LocalDataPath() {
-	u := p.Spec.Data.URI
-	if u == "" || strings.Contains(u, "://") || filepath.IsAbs(u) {
-		return
-	}
 	dir := p.Dir
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
-	p.Spec.Data.URI = filepath.Join(dir, u)
+	if IsRelativePath(p.Spec.Data.URI) {
+		p.Spec.Data.URI = filepath.Join(dir, p.Spec.Data.URI)
+	}
+	if r := p.Spec.Register; r != nil && IsRelativePath(r.Store) {
+		r.Store = filepath.Join(dir, r.Store)
+	}
 }

@@ -50,6 +50,16 @@ func (e *Error) Error() string {
 	return loc + ": " + e.Field + ": " + e.Msg
 }
 
+// Warning prints a problem that does not stop mlpipe as FILE:LINE:COL: warning: field.path: message.
+func (e *Error) Warning() string {
+	w := *e
+	w.Field, w.Msg = "warning", e.Msg
+	if e.Field != "" {
+		w.Msg = e.Field + ": " + e.Msg
+	}
+	return w.Error()
+}
+
 // ErrorList is every problem found in one spec, in file order.
 type ErrorList []*Error
 
@@ -103,6 +113,7 @@ func Load(file string, data []byte) (*MLPipeline, error) {
 	if len(l.errs) > 0 {
 		return nil, l.sorted()
 	}
+	p.Warnings = byPosition(p.clusterWarnings())
 	return p, nil
 }
 
@@ -182,14 +193,19 @@ func (l *loader) covered(field string) bool {
 }
 
 func (l *loader) sorted() ErrorList {
-	sort.SliceStable(l.errs, func(i, j int) bool {
-		a, b := l.errs[i].Pos, l.errs[j].Pos
+	return byPosition(l.errs)
+}
+
+// byPosition sorts problems into file order (stable for problems at one position) and returns them.
+func byPosition(errs ErrorList) ErrorList {
+	sort.SliceStable(errs, func(i, j int) bool {
+		a, b := errs[i].Pos, errs[j].Pos
 		if a.Line != b.Line {
 			return a.Line < b.Line
 		}
 		return a.Column < b.Column
 	})
-	return l.errs
+	return errs
 }
 
 func join(parent, name string) string {

@@ -250,7 +250,15 @@ func TestLoadInvalid(t *testing.T) {
 	}, {
 		name: "register without store, deploy without register",
 		yaml: base + "  register: {modelName: churn}\n",
-		want: []string{"f.yaml:9:3: spec.register.store: required: the registry root (file:///abs/dir or s3://bucket/prefix)"},
+		want: []string{"f.yaml:9:3: spec.register.store: required: the registry root (s3://bucket/prefix, file:///abs/dir or a path)"},
+	}, {
+		name: "store with an unsupported scheme",
+		yaml: base + "  register: {store: \"http://models/churn\"}\n",
+		want: []string{`f.yaml:9:14: spec.register.store: unsupported URI scheme "http" in "http://models/churn": use file:// or s3://`},
+	}, {
+		name: "model-store is the generator's param",
+		yaml: base + "  params: {model-store: s3://x/y}\n",
+		want: []string{`f.yaml:9:12: spec.params.model-store: param "model-store" is set from the spec itself; remove it from spec.params`},
 	}, {
 		name: "deploy needs register and kserve",
 		yaml: base + "  deploy: {}\n",

@@ -38,6 +38,9 @@ type MLPipeline struct {
 	File string `yaml:"-"`
 	// Dir is the directory relative script paths are resolved from.
 	Dir string `yaml:"-"`
+	// Warnings are what in this valid spec works in a local run but not in a cluster (local data and
+	// registry paths, ...), in file order. They never stop mlpipe; generate and validate print them.
+	Warnings ErrorList `yaml:"-"`
 	// positions maps a field path (spec.steps.train.timeout) to where it was written.
 	positions map[string]Position
 }
@@ -145,7 +148,8 @@ type Resources struct {
 
 // Register configures the model registry.
 type Register struct {
-	// Store is the registry root: file:///abs/dir or s3://bucket/prefix.
+	// Store is the registry root: s3://bucket/prefix, file:///abs/dir or a path (local runs only,
+	// relative to mlpipe.yaml). The generated Pipeline takes it as its model-store param.
 	Store string `yaml:"store"`
 	// ModelName names the model in the registry (default: metadata.name).
 	ModelName string `yaml:"modelName,omitempty"`

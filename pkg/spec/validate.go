@@ -113,9 +113,9 @@ func (p *MLPipeline) validate() ErrorList {
 	}
 	if r := s.Register; r != nil {
 		if r.Store == "" {
-			c.add("spec.register.store", "required: the registry root (file:///abs/dir or s3://bucket/prefix)")
+			c.add("spec.register.store", "required: the registry root (s3://bucket/prefix, file:///abs/dir or a path)")
 		} else {
-			c.uri("spec.register.store", r.Store, false)
+			c.uri("spec.register.store", r.Store, true)
 		}
 		c.name("spec.register.modelName", r.ModelName, 63, false)
 	}
@@ -192,7 +192,7 @@ func (c *checker) subdomain(field, v string) {
 	}
 }
 
-// uri checks a data or store URI; plain paths are allowed for local data only.
+// uri checks a data or store URI; allowPlain admits a plain path (local runs only: clusterWarnings says so).
 func (c *checker) uri(field, v string, allowPlain bool) {
 	u, err := url.Parse(v)
 	switch {
@@ -244,7 +244,7 @@ func (c *checker) data(d *Data) {
 }
 
 // reservedParams are pipeline params the generator wires itself.
-var reservedParams = []string{"data-uri", "label", "test-fraction", "seed", "exclude", "metric", "operator", "threshold", "min-delta", "model-name", "store"}
+var reservedParams = []string{"data-uri", "label", "test-fraction", "seed", "exclude", "metric", "operator", "threshold", "min-delta", "model-name", "store", "model-store"}
 
 func (c *checker) param(field, name, value string) {
 	if !paramName.MatchString(name) {
