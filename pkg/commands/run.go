@@ -46,11 +46,16 @@ that same Pipeline here: Tekton's own DAG, substitution, when and finally code d
 steps run as local processes. Runs are recorded under .mlpipe/runs/<pipeline>/<run-id>/.
 Exit status 0 when the PipelineRun would be Succeeded, 1 when Failed.
 
+A local run never contacts a cluster: every step gets MLPIPE_CLUSTER_ACCESS=none, and deploy prints
+the InferenceService instead of applying it. --deploy-to-cluster applies it to the cluster
+KUBECONFIG names (and never takes deploy from the cache).
+
 Secrets: env from secretKeyRef {name: N, key: K} reads MLPIPE_SECRET_<N>_<K> (upper-case,
 other characters as _), else the variable of the step env's own name.`,
 		Example: `  mlpipe run -f mlpipe.yaml
   mlpipe run -f mlpipe.yaml -p epochs=5 --output json
-  mlpipe run --dir out/`,
+  mlpipe run --dir out/
+  mlpipe run -f mlpipe.yaml --deploy-to-cluster   # deploy applies to the KUBECONFIG cluster`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := ro.Validate(); err != nil {
@@ -87,7 +92,8 @@ other characters as _), else the variable of the step env's own name.`,
 				// The local runner acts as a cluster with enable-cel-in-whenexpression on.
 				ctx = localrun.WithCEL(ctx)
 			}
-			opts := localrun.Options{Params: params, Parallel: ro.Parallel, NoCache: ro.NoCache, Root: ro.StateDir, Log: cmd.ErrOrStderr()}
+			opts := localrun.Options{Params: params, Parallel: ro.Parallel, NoCache: ro.NoCache, DeployToCluster: ro.DeployToCluster,
+				Root: ro.StateDir, Log: cmd.ErrOrStderr()}
 			if ro.Timeout > 0 {
 				opts.Timeouts = &v1.TimeoutFields{Pipeline: &metav1.Duration{Duration: ro.Timeout}}
 			}

@@ -34,6 +34,8 @@ import (
 	"github.com/tektoncd/pipeline/pkg/result"
 	"github.com/tektoncd/pipeline/pkg/termination"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/mlpipe/mlpipe/pkg/clusteraccess"
 )
 
 // MaxResultBytes is Tekton's limit on the termination message that carries a
@@ -109,7 +111,7 @@ func (r *runner) execute(ctx context.Context, j *job) outcome {
 
 	var key *cacheKey
 	if r.cache.enabled && r.taskCacheable(j) {
-		key = r.cache.key(ctx, keySpec, j.tr.Spec.Params, wsDirs, r.stepPrograms(keySpec.Steps), taskGetenv(keySpec, d.results))
+		key = r.cache.key(ctx, keySpec, j.tr.Spec.Params, wsDirs, r.stepPrograms(keySpec.Steps), taskGetenv(keySpec, d.results, r.clusterAccess()))
 	}
 	if key != nil && key.Unknown != "" {
 		_ = r.cache.writeDisabled(d.root, key.Unknown)
@@ -174,7 +176,30 @@ func (r *runner) taskCacheable(j *job) bool {
 	if t, ok := r.tasks[j.rt.TaskName]; ok && t.Annotations[CacheAnnotation] == "false" {
 		return false
 	}
-	return true
+	return !r.appliesToCluster(j)
+}
+
+// appliesToCluster reports whether the task runs the built-in deploy step in a run that may contact the
+// cluster (Options.DeployToCluster): a cache hit would skip the apply.
+func (r *runner) appliesToCluster(j *job) bool {
+	if !r.opts.DeployToCluster {
+		return false
+	}
+	for _, s := range j.rt.TaskSpec.Steps {
+		argv := append(append([]string{}, s.Command...), s.Args...)
+		if len(argv) > 1 && filepath.Base(argv[0]) == StepCommand && argv[1] == "deploy" {
+			return true
+		}
+	}
+	return false
+}
+
+// clusterAccess is the MLPIPE_CLUSTER_ACCESS every step of the run gets.
+func (r *runner) clusterAccess() clusteraccess.Access {
+	if r.opts.DeployToCluster {
+		return clusteraccess.Kubeconfig
+	}
+	return clusteraccess.None
 }
 
 func (r *runner) disabledReason(j *job) string {
@@ -185,6 +210,8 @@ func (r *runner) disabledReason(j *job) string {
 		return "caching disabled by the Pipeline (annotation " + CacheAnnotation + ": \"false\", the spec's cache: false)"
 	case j.final:
 		return "finally tasks are never cached (they report on the run)"
+	case r.appliesToCluster(j):
+		return "--deploy-to-cluster: a task that applies to the cluster is never cached"
 	default:
 		return "caching disabled by the Task (annotation " + CacheAnnotation + ": \"false\")"
 	}
@@ -379,7 +406,7 @@ func (r *runner) runStep(ctx context.Context, step v1.Step, idx int, d taskDirs,
 	if err != nil {
 		return -1, err
 	}
-	env, err := stepEnv(step.Env, d.results)
+	env, err := stepEnv(step.Env, d.results, r.clusterAccess())
 	if err != nil {
 		return -1, err
 	}
@@ -452,7 +479,7 @@ func shebangArgv(script, path string) []string {
 // taskGetenv looks variables up in the environment the task's first step runs with (the host's, the step
 // template's and the step's env), so that s3:// inputs are fingerprinted with the endpoint and credentials the
 // step itself will use.
-func taskGetenv(ts *v1.TaskSpec, resultsDir string) func(string) string {
+func taskGetenv(ts *v1.TaskSpec, resultsDir string, access clusteraccess.Access) func(string) string {
 	var vars []corev1.EnvVar
 	if ts.StepTemplate != nil {
 		vars = append(vars, ts.StepTemplate.Env...)
@@ -460,7 +487,7 @@ func taskGetenv(ts *v1.TaskSpec, resultsDir string) func(string) string {
 	if len(ts.Steps) > 0 {
 		vars = append(vars, ts.Steps[0].Env...)
 	}
-	env, err := stepEnv(vars, resultsDir)
+	env, err := stepEnv(vars, resultsDir, access)
 	if err != nil {
 		env = os.Environ()
 	}
@@ -551,11 +578,12 @@ func interpreterOf(script string) (interp string, viaEnv bool) {
 	return fields[0], false
 }
 
-// stepEnv is the host environment plus the step's env and TEKTON_RESULTS_DIR.
+// stepEnv is the host environment plus the step's env, TEKTON_RESULTS_DIR and MLPIPE_CLUSTER_ACCESS=access, the
+// last so that neither the host nor the Task can override it.
 // A secretKeyRef {name: N, key: K} reads MLPIPE_SECRET_<N>_<K> (upper-cased,
 // non-alphanumerics as _), else the host variable with the env var's own
 // name; configMapKeyRef reads MLPIPE_CONFIGMAP_<N>_<K> the same way.
-func stepEnv(vars []corev1.EnvVar, resultsDir string) ([]string, error) {
+func stepEnv(vars []corev1.EnvVar, resultsDir string, access clusteraccess.Access) ([]string, error) {
 	env := os.Environ()
 	for _, e := range vars {
 		val := e.Value
@@ -589,7 +617,7 @@ func stepEnv(vars []corev1.EnvVar, resultsDir string) ([]string, error) {
 		}
 		env = append(env, e.Name+"="+val)
 	}
-	return append(env, "TEKTON_RESULTS_DIR="+resultsDir), nil
+	return append(env, "TEKTON_RESULTS_DIR="+resultsDir, clusteraccess.EnvVar+"="+string(access)), nil
 }
 
 // EnvVarForRef is the host variable that stands in for a Secret ("SECRET") or

@@ -69,6 +69,10 @@ type Options struct {
 	Parallel int
 	// NoCache disables cache lookups and stores for this run.
 	NoCache bool
+	// DeployToCluster lets steps contact the cluster KUBECONFIG names: they get MLPIPE_CLUSTER_ACCESS=kubeconfig
+	// instead of none, the deploy step applies its InferenceService, and tasks running it are not cached (the
+	// cluster's state is an input the cache cannot see). Without it a local run never contacts a cluster.
+	DeployToCluster bool
 	// Root is the state directory holding runs/ and cache/; "" means ".mlpipe".
 	Root string
 	// RunID names the run folder; "" generates one from the start time.

@@ -36,6 +36,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
+
+	"github.com/mlpipe/mlpipe/pkg/clusteraccess"
 )
 
 // InferenceServiceGVR is the KServe InferenceService resource.
@@ -76,8 +78,14 @@ func newDeployCommand() *cobra.Command {
 		Use:   "deploy",
 		Short: "Deploy a registered model as a KServe InferenceService",
 		Long: "Renders a serving.kserve.io/v1beta1 InferenceService whose predictor runs\n" +
-			"`mlpipe-step serve --model <uri> --name <name>` on --image, applies it with server-side apply (in-cluster\n" +
-			"config or KUBECONFIG) and waits until it is Ready. --dry-run prints the YAML instead. Result: endpoint.",
+			"`mlpipe-step serve --model <uri> --name <name>` on --image, applies it with server-side apply and waits\n" +
+			"until it is Ready. Result: endpoint, the InferenceService's status.url.\n\n" +
+			"It applies only inside a Pod (in-cluster config) or when asked in words: --dry-run=false applies to the\n" +
+			"cluster KUBECONFIG (or ~/.kube/config) names. Anywhere else it prints the YAML, says on stderr that it did\n" +
+			"not apply it, and writes as endpoint the URL the InferenceService would get in the cluster.\n" +
+			"With " + clusteraccess.EnvVar + "=none (set by `mlpipe run` for every step) it never contacts a cluster,\n" +
+			"whatever --dry-run says; `mlpipe run --deploy-to-cluster` sets " + clusteraccess.EnvVar + "=kubeconfig instead,\n" +
+			"with which --dry-run=auto applies to the cluster KUBECONFIG names.",
 		Args: cobra.NoArgs,
 	}
 	cmd.Flags().StringVar(&o.ModelURI, "model-uri", "", "URI of the registered model.json")
@@ -86,18 +94,15 @@ func newDeployCommand() *cobra.Command {
 	cmd.Flags().StringVar(&o.Image, "image", "", "predictor image containing mlpipe-step")
 	cmd.Flags().IntVar(&o.CanaryPercent, "canary-percent", 0, "percent of traffic for the new revision (0 = all traffic)")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 5*time.Minute, "how long to wait for the InferenceService to be Ready")
-	dryRun := cmd.Flags().String("dry-run", "auto", "true: print the InferenceService YAML, do not apply it; false: apply it; auto: apply when a cluster is configured (in a pod, or KUBECONFIG / ~/.kube/config), else print")
+	dryRun := cmd.Flags().String("dry-run", "auto", "true: print the InferenceService YAML, do not apply it; "+
+		"false: apply it (in-cluster config, else the cluster KUBECONFIG names); "+
+		"auto: apply only when running in a Pod, else print and do not apply")
 	cmd.Flags().Lookup("dry-run").NoOptDefVal = "true"
 	cmd.Flags().StringVar(&o.ServiceAccount, "service-account", "", "predictor service account")
 	cmd.Flags().StringVar(&o.EnvFromSecret, "env-from-secret", "", "Secret whose keys become the predictor's environment")
 	addResultsDirFlag(cmd, &o.ResultsDir)
 	cmd.RunE = runE([]string{"model-uri", "name", "image"}, func(cmd *cobra.Command) error {
-		switch *dryRun {
-		case "true", "false", "auto":
-		default:
-			return fmt.Errorf("invalid --dry-run %q: want true, false or auto", *dryRun)
-		}
-		dyn, err := deployClient(o, *dryRun, cmd.ErrOrStderr())
+		dyn, notApplied, err := deployClient(o, *dryRun)
 		if err != nil {
 			return err
 		}
@@ -105,32 +110,59 @@ func newDeployCommand() *cobra.Command {
 		if err != nil {
 			return err
 		}
+		if notApplied != "" {
+			fmt.Fprintln(cmd.ErrOrStderr(), notApplied) // after the YAML: the last line of the step's log
+		}
 		return writeResults(o.ResultsDir, result{"endpoint", endpoint})
 	})
 	return cmd
 }
 
-// deployClient returns the client to apply with, or nil and o.DryRun set when the
-// InferenceService is only printed: --dry-run=true, or auto with no cluster configured.
-func deployClient(o *DeployOptions, mode string, log io.Writer) (dynamic.Interface, error) {
-	o.DryRun = mode == "true"
-	if o.DryRun {
-		return nil, nil
+// deployClient returns the client to apply with or, when the InferenceService is only printed, o.DryRun set
+// and the line saying it was not applied, and why. No client is built, and no API server contacted, unless
+// applyDecision says apply.
+func deployClient(o *DeployOptions, mode string) (dynamic.Interface, string, error) {
+	access, err := clusteraccess.FromEnv()
+	if err != nil {
+		return nil, "", err
+	}
+	apply, why, err := applyDecision(mode, access, inPod())
+	if err != nil || !apply {
+		o.DryRun = true
+		return nil, why, err
 	}
 	cfg, err := restConfig()
 	if err != nil {
-		if mode == "auto" {
-			fmt.Fprintf(log, "no cluster configured (%v): printing the InferenceService instead of applying it\n", err)
-			o.DryRun = true
-			return nil, nil
-		}
-		return nil, err
+		return nil, "", err
 	}
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("error creating Kubernetes client: %w", err)
+		return nil, "", fmt.Errorf("error creating Kubernetes client: %w", err)
 	}
-	return dyn, nil
+	return dyn, "", nil
+}
+
+// applyDecision is the rule of deploy: a local command never touches a cluster unless the user asked in words
+// that say so. It reports whether to apply and, when not, the line that says why.
+func applyDecision(mode string, access clusteraccess.Access, inPod bool) (apply bool, why string, err error) {
+	switch {
+	case mode != "true" && mode != "false" && mode != "auto":
+		return false, "", fmt.Errorf("invalid --dry-run %q: want true, false or auto", mode)
+	case mode == "true":
+		return false, "--dry-run: printed the InferenceService, did NOT apply it", nil
+	case access == clusteraccess.None:
+		return false, "local run: printed, not applied; `mlpipe run --deploy-to-cluster` applies it to the cluster KUBECONFIG names", nil
+	case mode == "false", inPod, access == clusteraccess.Kubeconfig:
+		return true, "", nil
+	default:
+		return false, "not in a Pod: printed the InferenceService, did NOT apply it; --dry-run=false applies it to the cluster KUBECONFIG names", nil
+	}
+}
+
+// inPod reports whether the in-cluster config loads, i.e. the step runs inside a Pod.
+func inPod() bool {
+	_, err := rest.InClusterConfig()
+	return err == nil
 }
 
 // restConfig returns the in-cluster config, else the KUBECONFIG / ~/.kube/config one.
@@ -220,8 +252,9 @@ func RenderInferenceService(o *DeployOptions) *unstructured.Unstructured {
 	}}
 }
 
-// Deploy runs the deploy step: with DryRun it prints the YAML to out and returns the predicted in-cluster URL;
-// otherwise it applies through dyn and waits for Ready, returning status.url.
+// Deploy runs the deploy step: with DryRun it prints the YAML to out and returns the URL the InferenceService
+// would get in the cluster (nothing was applied; the result is written anyway because later tasks may reference
+// it); otherwise it applies through dyn and waits for Ready, returning status.url.
 func Deploy(ctx context.Context, o *DeployOptions, dyn dynamic.Interface, out, log io.Writer) (string, error) {
 	if err := o.Validate(); err != nil {
 		return "", err

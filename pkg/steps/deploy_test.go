@@ -19,11 +19,15 @@ package steps
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mlpipe/mlpipe/pkg/clusteraccess"
+	"github.com/mlpipe/mlpipe/pkg/clusteraccess/clusteraccesstest"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -125,6 +129,116 @@ func TestDeployApply(t *testing.T) {
 			}
 			if patchActions != 1 {
 				t.Errorf("%d patch actions", patchActions)
+			}
+		})
+	}
+}
+
+// deployArgs are the flags every cluster-access case passes; the cases add --dry-run.
+var deployArgs = []string{"deploy", "--model-uri", "file:///m/model.json", "--name", "churn", "--namespace", "serving", "--image", "img", "--timeout", "2s"}
+
+// setupCluster points KUBECONFIG at a recording API server, outside any Pod, with access as MLPIPE_CLUSTER_ACCESS.
+func setupCluster(t *testing.T, access clusteraccess.Access) *clusteraccesstest.APIServer {
+	t.Helper()
+	srv := clusteraccesstest.NewAPIServer(t)
+	t.Setenv("KUBECONFIG", srv.Kubeconfig)
+	t.Setenv("KUBERNETES_SERVICE_HOST", "") // not in a Pod, even when the tests run in one
+	t.Setenv(clusteraccess.EnvVar, string(access))
+	return srv
+}
+
+// TestDeployPrintsWithoutContactingCluster: with a kubeconfig naming a live API server, deploy contacts it only
+// when asked in words; otherwise it prints the InferenceService and says it did not apply it.
+func TestDeployPrintsWithoutContactingCluster(t *testing.T) {
+	tests := []struct {
+		name       string
+		access     clusteraccess.Access
+		flags      []string
+		wantStderr string
+	}{
+		{name: "auto outside a pod", wantStderr: "not in a Pod: printed the InferenceService, did NOT apply it; --dry-run=false applies"},
+		{name: "local run, auto", access: clusteraccess.None, wantStderr: "local run: printed, not applied; `mlpipe run --deploy-to-cluster`"},
+		{name: "local run, --dry-run=false", access: clusteraccess.None, flags: []string{"--dry-run=false"}, wantStderr: "local run: printed, not applied"},
+		{name: "--dry-run", access: clusteraccess.Kubeconfig, flags: []string{"--dry-run"}, wantStderr: "did NOT apply"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := setupCluster(t, tt.access)
+			r := mustRun(t, append(deployArgs, tt.flags...)...)
+			if got := srv.Requests(); len(got) != 0 {
+				t.Errorf("the API server got %d requests, want none: %v", len(got), got)
+			}
+			var obj map[string]any
+			if err := yaml.Unmarshal([]byte(r.stdout), &obj); err != nil || obj["kind"] != "InferenceService" {
+				t.Errorf("stdout is not the InferenceService (%v):\n%s", err, r.stdout)
+			}
+			if !strings.Contains(r.stderr, tt.wantStderr) {
+				t.Errorf("stderr = %q, want it to contain %q", r.stderr, tt.wantStderr)
+			}
+			if want := "http://churn.serving.svc.cluster.local/v2/models/churn/infer"; r.results["endpoint"] != want {
+				t.Errorf("endpoint = %q, want the predicted %q", r.results["endpoint"], want)
+			}
+		})
+	}
+}
+
+// TestDeployContactsClusterWhenAsked proves the recording server sees an apply, so the test above can fail.
+func TestDeployContactsClusterWhenAsked(t *testing.T) {
+	tests := []struct {
+		name   string
+		access clusteraccess.Access
+		flags  []string
+	}{
+		{name: "--dry-run=false", flags: []string{"--dry-run=false"}},
+		{name: "mlpipe run --deploy-to-cluster, auto", access: clusteraccess.Kubeconfig},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := setupCluster(t, tt.access)
+			r := runStep(t, append(deployArgs, tt.flags...)...)
+			if r.err == nil || !strings.Contains(r.err.Error(), "error applying InferenceService serving/churn") {
+				t.Errorf("err = %v, want the refused apply", r.err)
+			}
+			want := "PATCH /apis/serving.kserve.io/v1beta1/namespaces/serving/inferenceservices/churn"
+			if got := srv.Requests(); !slices.Contains(got, want) {
+				t.Errorf("requests = %v, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestDeployClusterAccessInvalid(t *testing.T) {
+	srv := setupCluster(t, "yes")
+	r := runStep(t, append(deployArgs, "--dry-run=false")...)
+	if r.err == nil || !strings.Contains(r.err.Error(), "invalid MLPIPE_CLUSTER_ACCESS") {
+		t.Errorf("err = %v, want invalid MLPIPE_CLUSTER_ACCESS", r.err)
+	}
+	if got := srv.Requests(); len(got) != 0 {
+		t.Errorf("requests = %v, want none", got)
+	}
+}
+
+// TestApplyDecision covers the rule in a Pod too, which the command tests above cannot reach.
+func TestApplyDecision(t *testing.T) {
+	tests := []struct {
+		mode   string
+		access clusteraccess.Access
+		inPod  bool
+		want   bool
+	}{
+		{mode: "auto", want: false},
+		{mode: "auto", inPod: true, want: true},
+		{mode: "auto", access: clusteraccess.Kubeconfig, want: true},
+		{mode: "auto", access: clusteraccess.None, inPod: true, want: false},
+		{mode: "false", want: true},
+		{mode: "false", access: clusteraccess.None, inPod: true, want: false},
+		{mode: "true", access: clusteraccess.Kubeconfig, inPod: true, want: false},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/access=%q/inPod=%t", tt.mode, tt.access, tt.inPod), func(t *testing.T) {
+			apply, why, err := applyDecision(tt.mode, tt.access, tt.inPod)
+			if err != nil || apply != tt.want || (why == "") == !apply {
+				t.Errorf("applyDecision = %t, %q, %v; want %t, and a reason exactly when not applying", apply, why, err, tt.want)
 			}
 		})
 	}

@@ -19,10 +19,19 @@ package integration
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
+	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mlpipe/mlpipe/pkg/clusteraccess/clusteraccesstest"
 	"github.com/mlpipe/mlpipe/pkg/commands"
 	"github.com/mlpipe/mlpipe/pkg/generate"
 	"github.com/mlpipe/mlpipe/pkg/localrun"
@@ -47,10 +56,15 @@ func TestMain(m *testing.M) {
 }
 
 // TestLocalRunExample runs the bundled example end to end: generated objects,
-// built-in steps, gate, cache on a rerun that changes only epochs.
+// built-in steps, gate, cache on a rerun that changes only epochs. KUBECONFIG
+// names a live-looking API server that records every request: a local run
+// must send it none, and only --deploy-to-cluster lets deploy reach it.
 func TestLocalRunExample(t *testing.T) {
 	t.Setenv(selfEnv, "1")
 	t.Setenv("MLPIPE_SECRET_MLPIPE_ALERT_URL", "http://127.0.0.1:1/unused")
+	cluster := clusteraccesstest.NewAPIServer(t)
+	t.Setenv("KUBECONFIG", cluster.Kubeconfig)
+	t.Setenv("KUBERNETES_SERVICE_HOST", "") // not in a Pod, even when the tests run in one
 	ctx := context.Background()
 	s, err := spec.LoadFile(filepath.Join("..", "..", "examples", "churn", "mlpipe.yaml"))
 	if err != nil {
@@ -74,6 +88,12 @@ func TestLocalRunExample(t *testing.T) {
 		}
 		t.Fatalf("first run %s: %s", first.Status, first.Message)
 	}
+	if got := first.Task("deploy"); got == nil || got.Status != localrun.StatusSucceeded {
+		t.Errorf("deploy = %+v, want Succeeded", got)
+	}
+	if log := taskLog(t, first, "deploy"); !strings.Contains(log, "local run: printed, not applied") || !strings.Contains(log, "kind: InferenceService") {
+		t.Errorf("deploy's log does not say it printed the InferenceService and did not apply it:\n%s", log)
+	}
 	opts.Params = map[string]string{"epochs": "5"}
 	second, err := localrun.Run(ctx, out.Pipeline, out.Tasks, opts)
 	if err != nil {
@@ -85,4 +105,42 @@ func TestLocalRunExample(t *testing.T) {
 	if got := second.Task("train"); got == nil || got.Status == localrun.StatusCached {
 		t.Errorf("train on the epochs-only rerun = %+v, want it to run", got)
 	}
+	if got := cluster.Requests(); len(got) != 0 {
+		t.Fatalf("local runs sent %d requests to the cluster KUBECONFIG names, want none: %v", len(got), got)
+	}
+
+	t.Run("deploy-to-cluster", func(t *testing.T) {
+		alert := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		defer alert.Close()
+		t.Setenv("MLPIPE_SECRET_MLPIPE_ALERT_URL", alert.URL) // the failed run alerts: answer at once
+		o := opts
+		o.Params, o.DeployToCluster = nil, true // the first run's params: its gate passed
+		o.Timeouts = &v1.TimeoutFields{Pipeline: &metav1.Duration{Duration: 2 * time.Minute}}
+		res, err := localrun.Run(ctx, out.Pipeline, out.Tasks, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The stand-in server refuses the apply, so the run fails; deploy must have tried, not been cached.
+		want := "PATCH /apis/serving.kserve.io/v1beta1/namespaces/default/inferenceservices/churn"
+		if got := cluster.Requests(); !slices.Contains(got, want) {
+			for _, task := range res.Tasks {
+				t.Logf("%s: %s %s %s", task.Name, task.Status, task.Reason, task.Message)
+			}
+			t.Errorf("requests = %v, want %q\ndeploy's log:\n%s", got, want, taskLog(t, res, "deploy"))
+		}
+	})
+}
+
+// taskLog returns the log of a task of a run.
+func taskLog(t *testing.T, res *localrun.Result, task string) string {
+	t.Helper()
+	rel := filepath.Join("tasks", task, "log.txt")
+	if got := res.Task(task); got != nil && got.Log != "" {
+		rel = got.Log
+	}
+	b, err := os.ReadFile(filepath.Join(res.Dir, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
