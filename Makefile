@@ -33,7 +33,8 @@ verify-generated: ## Fail when tasks/ (or generated code) is stale
 	@if [ -x hack/verify-codegen.sh ]; then hack/verify-codegen.sh; fi
 
 .PHONY: tools
-tools: ## Build the real test parts into ~/.cache/mlpipe/tools once (kube-apiserver, etcd, Tekton controller, Triggers, MinIO, tkn)
+tools: ## Build the real test parts into ~/.cache/mlpipe/tools once (kube-apiserver, etcd, kubelet, Tekton, Triggers, MinIO, tkn); apt-get the node's packages
+	hack/install-node-packages.sh
 	hack/build-tools.sh
 	hack/build-triggers.sh
 

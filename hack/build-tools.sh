@@ -60,7 +60,7 @@ go_build_tool() {
 	local -a env=(GOWORK=off CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false")
 	local ldflags="-s -w"
 	case "${tool}" in
-	kube-apiserver | kubectl | kube-controller-manager)
+	kube-apiserver | kubectl | kube-controller-manager | kube-scheduler | kubelet)
 		local major minor
 		major="$(echo "${version#v}" | cut -d. -f1)"
 		minor="$(echo "${version#v}" | cut -d. -f2)"

@@ -22,8 +22,12 @@
 #   MLPIPE_TEKTON_CONTROLLER_BIN  Tekton Pipelines' controller
 #   MLPIPE_MINIO_BIN              MinIO server
 #   MLPIPE_TKN_BIN                tkn
-#   MLPIPE_KCM_BIN                kube-controller-manager, same release as kube-apiserver (schedule benchmark;
-#                                 built only by `hack/build-tools.sh kube-controller-manager`)
+#   MLPIPE_KCM_BIN                kube-controller-manager, same release as kube-apiserver (the real node, and
+#                                 the schedule benchmark)
+#   MLPIPE_KUBE_SCHEDULER_BIN     kube-scheduler (the real node)
+#   MLPIPE_KUBELET_BIN            kubelet (the real node)
+#   MLPIPE_TEKTON_<NAME>_BIN      the programs of Tekton's Pod images (ENTRYPOINT, NOP, WORKINGDIRINIT,
+#                                 SIDECARLOGRESULTS), packed into local images by the real node
 #
 # It prints the paths whether or not the binaries are built yet (tests skip when one is missing); it builds
 # nothing and needs no network.
@@ -43,3 +47,8 @@ emit MLPIPE_TEKTON_CONTROLLER_BIN "$(tool_path tekton-controller)"
 emit MLPIPE_MINIO_BIN "$(tool_path minio)"
 emit MLPIPE_TKN_BIN "$(tool_path tkn)"
 emit MLPIPE_KCM_BIN "$(tool_path kube-controller-manager)"
+emit MLPIPE_KUBE_SCHEDULER_BIN "$(tool_path kube-scheduler)"
+emit MLPIPE_KUBELET_BIN "$(tool_path kubelet)"
+for name in entrypoint nop workingdirinit sidecarlogresults; do
+	emit "MLPIPE_TEKTON_${name^^}_BIN" "$(tool_path "tekton-${name}")"
+done

@@ -20,12 +20,15 @@
 
 MLPIPE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
-# All tools, in build order (cheap first, so a broken network shows up quickly).
-MLPIPE_TOOLS=(etcd tekton-controller kube-apiserver kubectl tkn minio)
+# All tools, in build order (cheap first, so a broken network shows up quickly). The real test node
+# (test/cluster/node) adds kubelet, kube-scheduler and kube-controller-manager (the same Kubernetes release as
+# kube-apiserver) and the binaries of Tekton's own Pod images (entrypoint, nop, workingdirinit,
+# sidecarlogresults: the Tekton release in go.mod), which it packs into images itself.
+MLPIPE_TOOLS=(etcd tekton-controller tekton-entrypoint tekton-nop tekton-workingdirinit tekton-sidecarlogresults
+	kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet tkn minio)
 
-# Tools built only on request (hack/build-tools.sh <tool>), e.g. by the benchmarks: kube-controller-manager is the
-# Kubernetes CronJob controller the schedule benchmark (hack/bench-schedule.sh) measures ours against.
-MLPIPE_EXTRA_TOOLS=(kube-controller-manager)
+# Tools built only on request (hack/build-tools.sh <tool>); none at the moment.
+MLPIPE_EXTRA_TOOLS=()
 
 # MinIO is installed with `go install module@version` (no tools module); this is its pin.
 MLPIPE_MINIO_MODULE="github.com/minio/minio"
@@ -54,12 +57,14 @@ tools_cache() {
 tool_module() {
 	case "$1" in
 	etcd) echo "go.etcd.io/etcd/server/v3" ;;
-	kube-apiserver | kubectl | kube-controller-manager) echo "k8s.io/kubernetes" ;;
-	tekton-controller) echo "github.com/tektoncd/pipeline" ;;
+	kube-apiserver | kubectl | kube-controller-manager | kube-scheduler | kubelet) echo "k8s.io/kubernetes" ;;
+	tekton-controller | tekton-entrypoint | tekton-nop | tekton-workingdirinit | tekton-sidecarlogresults)
+		echo "github.com/tektoncd/pipeline"
+		;;
 	tkn) echo "github.com/tektoncd/cli" ;;
 	minio) echo "${MLPIPE_MINIO_MODULE}" ;;
 	*)
-		echo "unknown tool: $1 (known: ${MLPIPE_TOOLS[*]} ${MLPIPE_EXTRA_TOOLS[*]})" >&2
+		echo "unknown tool: $1 (known: ${MLPIPE_TOOLS[*]} ${MLPIPE_EXTRA_TOOLS[*]:-})" >&2
 		return 1
 		;;
 	esac
@@ -72,11 +77,16 @@ tool_package() {
 	kube-apiserver) echo "k8s.io/kubernetes/cmd/kube-apiserver" ;;
 	kubectl) echo "k8s.io/kubernetes/cmd/kubectl" ;;
 	kube-controller-manager) echo "k8s.io/kubernetes/cmd/kube-controller-manager" ;;
+	kube-scheduler) echo "k8s.io/kubernetes/cmd/kube-scheduler" ;;
+	kubelet) echo "k8s.io/kubernetes/cmd/kubelet" ;;
 	tekton-controller) echo "." ;;
+	tekton-entrypoint | tekton-nop | tekton-workingdirinit | tekton-sidecarlogresults)
+		echo "github.com/tektoncd/pipeline/cmd/${1#tekton-}"
+		;;
 	tkn) echo "github.com/tektoncd/cli/cmd/tkn" ;;
 	minio) echo "${MLPIPE_MINIO_MODULE}" ;;
 	*)
-		echo "unknown tool: $1 (known: ${MLPIPE_TOOLS[*]} ${MLPIPE_EXTRA_TOOLS[*]})" >&2
+		echo "unknown tool: $1 (known: ${MLPIPE_TOOLS[*]} ${MLPIPE_EXTRA_TOOLS[*]:-})" >&2
 		return 1
 		;;
 	esac
@@ -86,7 +96,8 @@ tool_package() {
 # kube-apiserver's, so all come from the same Kubernetes release).
 tool_dir() {
 	case "$1" in
-	kubectl | kube-controller-manager) echo "${MLPIPE_ROOT}/hack/tools/kube-apiserver" ;;
+	kubectl | kube-controller-manager | kube-scheduler | kubelet) echo "${MLPIPE_ROOT}/hack/tools/kube-apiserver" ;;
+	tekton-*) echo "${MLPIPE_ROOT}/hack/tools/tekton-controller" ;;
 	*) echo "${MLPIPE_ROOT}/hack/tools/$1" ;;
 	esac
 }

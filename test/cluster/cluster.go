@@ -32,8 +32,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -68,6 +70,10 @@ type Options struct {
 	NeedTools []string
 	// Logf receives progress messages. Nil: discarded.
 	Logf func(format string, args ...any)
+	// RealNode runs a real node beside the control plane (node.go): kube-controller-manager, kube-scheduler,
+	// containerd and a kubelet that run the Pods Tekton creates, with Tekton's own images and mlpipe-step's image
+	// built here. It needs root and cgroups; see RealNodeUnavailable.
+	RealNode bool
 }
 
 // Option changes Options; Start takes a list of them.
@@ -80,6 +86,9 @@ func WithTriggers() Option { return func(o *Options) { o.Triggers = true } }
 func WithTools(names ...string) Option {
 	return func(o *Options) { o.NeedTools = append(o.NeedTools, names...) }
 }
+
+// WithRealNode runs a real node: Pods run as containers (see Options.RealNode).
+func WithRealNode() Option { return func(o *Options) { o.RealNode = true } }
 
 // WithFeatureFlags overrides keys of Tekton's feature-flags ConfigMap.
 func WithFeatureFlags(flags map[string]string) Option {
@@ -129,11 +138,24 @@ type Cluster struct {
 	Tools Tools
 	// Timings says how long the start took.
 	Timings Timings
+	// HostIP is this machine's own address, where Pods of a real node reach services of the host.
+	HostIP string
+	// Images are the real node's images (Ref is what a Pod names).
+	Images ImageSet
 
 	env        *envtest.Environment
 	controller *process
 	mapper     *restmapper.DeferredDiscoveryRESTMapper
 	cancel     context.CancelFunc
+	bgCtx      context.Context
+	realNode   bool
+	nodeDir    string
+	plane      *controlPlane
+	procs      []*process
+	state      *nodeState
+	// serviceCIDR and serviceIP are a real node's Service range and `kubernetes` Service address.
+	serviceCIDR, serviceIP string
+	serviceProxy           net.Listener
 	removeDir  bool
 	logf       func(format string, args ...any)
 	stopOnce   sync.Once
@@ -151,14 +173,26 @@ func Start(t testing.TB, opts ...Option) *Cluster {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.RealNode {
+		o.NeedTools = append(o.NeedTools, "node")
+	}
 	o.Tools = RequireTools(t, o.NeedTools...)
+	if o.RealNode {
+		if err := checkNodeHost(); err != nil {
+			msg := "no real node on this machine: " + err.Error()
+			if required, _ := strconv.ParseBool(os.Getenv(EnvRequireTools)); required {
+				t.Fatal(msg)
+			}
+			t.Skip(msg)
+		}
+	}
 	if o.Dir == "" {
 		o.Dir = t.TempDir()
 	}
 	if o.Logf == nil {
 		o.Logf = t.Logf
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	c, err := New(ctx, o)
 	if err != nil {
@@ -176,7 +210,7 @@ func Start(t testing.TB, opts ...Option) *Cluster {
 		}
 	}
 	t.Cleanup(func() {
-		if t.Failed() {
+		if t.Failed() && c.controller != nil {
 			t.Logf("tail of %s:\n%s", c.controller.logPath, tailFile(c.controller.logPath, 80))
 		}
 		start := time.Now()
@@ -192,7 +226,7 @@ func Start(t testing.TB, opts ...Option) *Cluster {
 // New starts a Cluster; the caller must Stop it. On error everything started so far is stopped again.
 func New(ctx context.Context, o Options) (c *Cluster, err error) {
 	setLoggerOnce.Do(func() { ctrllog.SetLogger(logr.Discard()) })
-	if o.Tools == (Tools{}) {
+	if o.Tools.AssetsDir == "" && o.Tools.TektonController == "" {
 		if o.Tools, err = FindTools(); err != nil {
 			return nil, err
 		}
@@ -200,7 +234,7 @@ func New(ctx context.Context, o Options) (c *Cluster, err error) {
 	if missing := o.Tools.Missing(); len(missing) > 0 {
 		return nil, fmt.Errorf("test tools not built: %v; %s", missing, BuildHint)
 	}
-	c = &Cluster{Tools: o.Tools, Dir: o.Dir, logf: o.Logf}
+	c = &Cluster{Tools: o.Tools, Dir: o.Dir, logf: o.Logf, realNode: o.RealNode}
 	if c.logf == nil {
 		c.logf = func(string, ...any) {}
 	}
@@ -219,11 +253,14 @@ func New(ctx context.Context, o Options) (c *Cluster, err error) {
 			c = nil
 		}
 	}()
-	var bgCtx context.Context
-	bgCtx, c.cancel = context.WithCancel(context.Background())
+	c.bgCtx, c.cancel = context.WithCancel(context.Background())
 
 	start := time.Now()
-	if err := c.startControlPlane(); err != nil {
+	if o.RealNode {
+		if err := c.startRealNode(ctx); err != nil {
+			return c, err
+		}
+	} else if err := c.startControlPlane(); err != nil {
 		return c, err
 	}
 	c.Timings.ControlPlane = time.Since(start)
@@ -235,10 +272,21 @@ func New(ctx context.Context, o Options) (c *Cluster, err error) {
 	c.Timings.CRDs = time.Since(start)
 
 	start = time.Now()
-	if err := c.startServiceAccounts(bgCtx); err != nil {
-		return c, err
+	if !o.RealNode { // a real node's kube-controller-manager makes them
+		if err := c.startServiceAccounts(c.bgCtx); err != nil {
+			return c, err
+		}
 	}
-	if err := c.startTektonController(ctx, o.FeatureFlags); err != nil {
+	flags := o.FeatureFlags
+	if o.RealNode {
+		// Tekton's init containers pass the restricted profile only with set-security-context; one node needs
+		// no affinity assistant (it would be one more StatefulSet per run).
+		flags = map[string]string{"set-security-context": "true", "coschedule": "disabled"}
+		for k, v := range o.FeatureFlags {
+			flags[k] = v
+		}
+	}
+	if err := c.startTektonController(ctx, flags); err != nil {
 		return c, err
 	}
 	c.Timings.Controller = time.Since(start)
@@ -267,9 +315,23 @@ func (c *Cluster) startControlPlane() error {
 	if err != nil {
 		return fmt.Errorf("error starting etcd and kube-apiserver (logs in %s): %w", c.Dir, err)
 	}
+	if err := c.useConfig(cfg, ""); err != nil {
+		return err
+	}
+	c.Kubeconfig = filepath.Join(c.Dir, "kubeconfig")
+	if err := os.WriteFile(c.Kubeconfig, env.KubeConfig, 0o600); err != nil {
+		return fmt.Errorf("error writing the kubeconfig: %w", err)
+	}
+	return nil
+}
+
+// useConfig makes the clients of the cluster from an admin config; kubeconfigPath is its file, if written.
+func (c *Cluster) useConfig(cfg *rest.Config, kubeconfigPath string) error {
+	var err error
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = 200, 400
 	c.Config = cfg
+	c.Kubeconfig = kubeconfigPath
 	if c.Kube, err = kubernetes.NewForConfig(cfg); err != nil {
 		return fmt.Errorf("error creating the Kubernetes client: %w", err)
 	}
@@ -284,10 +346,6 @@ func (c *Cluster) startControlPlane() error {
 		return fmt.Errorf("error creating the discovery client: %w", err)
 	}
 	c.mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))
-	c.Kubeconfig = filepath.Join(c.Dir, "kubeconfig")
-	if err := os.WriteFile(c.Kubeconfig, env.KubeConfig, 0o600); err != nil {
-		return fmt.Errorf("error writing the kubeconfig: %w", err)
-	}
 	return nil
 }
 
@@ -308,6 +366,9 @@ func (c *Cluster) Stop() error {
 			if err := c.env.Stop(); err != nil {
 				errs = append(errs, fmt.Errorf("error stopping etcd and kube-apiserver: %w", err))
 			}
+		}
+		if c.realNode {
+			errs = append(errs, c.stopRealNode())
 		}
 		if c.removeDir {
 			if err := os.RemoveAll(c.Dir); err != nil {

@@ -380,7 +380,7 @@ func shellImage(busybox string) imageSpec {
 		ref:     ShellRef,
 		file:    "busybox.tar",
 		entries: entries,
-		config:  v1.Config{Entrypoint: []string{"/bin/sh"}, Env: []string{shellPath}},
+		config:  v1.Config{Entrypoint: []string{"/bin/sh"}, User: fmt.Sprint(nonrootUID), Env: []string{shellPath}},
 	}
 }
 

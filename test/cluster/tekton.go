@@ -243,6 +243,17 @@ func (c *Cluster) startTektonController(ctx context.Context, featureFlags map[st
 		"-shell-image", "shell:placeholder",
 		"-shell-image-win", "shell-win:placeholder",
 	}
+	if c.realNode { // the images built and imported into the node's containerd
+		args = []string{
+			"-kubeconfig", c.Kubeconfig,
+			"-entrypoint-image", c.Images.Entrypoint.Ref,
+			"-nop-image", c.Images.Nop.Ref,
+			"-sidecarlogresults-image", c.Images.SidecarLogResults.Ref,
+			"-workingdirinit-image", c.Images.WorkingDirInit.Ref,
+			"-shell-image", c.Images.Shell.Ref,
+			"-shell-image-win", "shell-win:unused",
+		}
+	}
 	proc, err := startProcess(c.Tools.TektonController, args, env, filepath.Join(c.Dir, "tekton-controller.log"))
 	if err != nil {
 		return fmt.Errorf("error starting Tekton's controller: %w", err)

@@ -41,6 +41,18 @@ const (
 	EnvMinIO = "MLPIPE_MINIO_BIN"
 	// EnvTkn names the tkn binary.
 	EnvTkn = "MLPIPE_TKN_BIN"
+	// EnvKubeControllerManager names kube-controller-manager (the real node).
+	EnvKubeControllerManager = "MLPIPE_KCM_BIN"
+	// EnvKubeScheduler names kube-scheduler (the real node).
+	EnvKubeScheduler = "MLPIPE_KUBE_SCHEDULER_BIN"
+	// EnvKubelet names the kubelet (the real node).
+	EnvKubelet = "MLPIPE_KUBELET_BIN"
+	// EnvTektonEntrypoint, EnvTektonNop, EnvTektonWorkingDirInit and EnvTektonSidecarLogResults name the
+	// programs of Tekton's own Pod images (the real node packs them into images).
+	EnvTektonEntrypoint        = "MLPIPE_TEKTON_ENTRYPOINT_BIN"
+	EnvTektonNop               = "MLPIPE_TEKTON_NOP_BIN"
+	EnvTektonWorkingDirInit    = "MLPIPE_TEKTON_WORKINGDIRINIT_BIN"
+	EnvTektonSidecarLogResults = "MLPIPE_TEKTON_SIDECARLOGRESULTS_BIN"
 	// EnvRequireTools, when "true" or "1", turns a missing tool from a skipped test into a failed one (for CI,
 	// where the tools are always built first).
 	EnvRequireTools = "MLPIPE_REQUIRE_TOOLS"
@@ -62,19 +74,30 @@ type Tools struct {
 	MinIO string
 	// Tkn is Tekton's CLI.
 	Tkn string
+	// KubeControllerManager, KubeScheduler and Kubelet run the real node.
+	KubeControllerManager, KubeScheduler, Kubelet string
+	// TektonBins maps entrypoint, nop, workingdirinit and sidecarlogresults to the programs of Tekton's images.
+	TektonBins map[string]string
 }
+
+// toolEnvs are every variable FindTools reads.
+var toolEnvs = []string{EnvAssets, EnvTektonController, EnvKubectl, EnvMinIO, EnvTkn, EnvKubeControllerManager,
+	EnvKubeScheduler, EnvKubelet, EnvTektonEntrypoint, EnvTektonNop, EnvTektonWorkingDirInit, EnvTektonSidecarLogResults}
+
+func (t Tools) etcd() string          { return filepath.Join(t.AssetsDir, "etcd") }
+func (t Tools) kubeAPIServer() string { return filepath.Join(t.AssetsDir, "kube-apiserver") }
 
 // FindTools reads the tool paths from the environment (see hack/tools-env.sh). Variables that are unset are
 // filled in by running hack/tools-env.sh from the enclosing mlpipe checkout, so `go test` works after
 // `hack/build-tools.sh` without the eval. It does not check that the binaries exist: see Tools.Missing.
 func FindTools() (Tools, error) {
 	vars := map[string]string{}
-	for _, k := range []string{EnvAssets, EnvTektonController, EnvKubectl, EnvMinIO, EnvTkn} {
+	for _, k := range toolEnvs {
 		if v := os.Getenv(k); v != "" {
 			vars[k] = v
 		}
 	}
-	if len(vars) < 5 {
+	if len(vars) < len(toolEnvs) {
 		fromScript, err := toolsEnvFromScript()
 		if err != nil {
 			return Tools{}, err
@@ -86,16 +109,26 @@ func FindTools() (Tools, error) {
 		}
 	}
 	return Tools{
-		AssetsDir:        vars[EnvAssets],
-		TektonController: vars[EnvTektonController],
-		Kubectl:          vars[EnvKubectl],
-		MinIO:            vars[EnvMinIO],
-		Tkn:              vars[EnvTkn],
+		AssetsDir:             vars[EnvAssets],
+		TektonController:      vars[EnvTektonController],
+		Kubectl:               vars[EnvKubectl],
+		MinIO:                 vars[EnvMinIO],
+		Tkn:                   vars[EnvTkn],
+		KubeControllerManager: vars[EnvKubeControllerManager],
+		KubeScheduler:         vars[EnvKubeScheduler],
+		Kubelet:               vars[EnvKubelet],
+		TektonBins: map[string]string{
+			"entrypoint":        vars[EnvTektonEntrypoint],
+			"nop":               vars[EnvTektonNop],
+			"workingdirinit":    vars[EnvTektonWorkingDirInit],
+			"sidecarlogresults": vars[EnvTektonSidecarLogResults],
+		},
 	}, nil
 }
 
 // Missing lists the binaries (by environment variable and path) that are not built: the control plane needs
-// etcd, kube-apiserver and the Tekton controller; extra names any of "kubectl", "minio" and "tkn" as well.
+// etcd, kube-apiserver and the Tekton controller; extra names any of "kubectl", "minio", "tkn" and "node" (the
+// real node's binaries) as well.
 func (t Tools) Missing(extra ...string) []string {
 	type need struct{ env, path string }
 	needs := []need{
@@ -111,6 +144,12 @@ func (t Tools) Missing(extra ...string) []string {
 			needs = append(needs, need{EnvMinIO, t.MinIO})
 		case "tkn":
 			needs = append(needs, need{EnvTkn, t.Tkn})
+		case "node":
+			needs = append(needs, need{EnvKubeControllerManager, t.KubeControllerManager},
+				need{EnvKubeScheduler, t.KubeScheduler}, need{EnvKubelet, t.Kubelet},
+				need{EnvTektonEntrypoint, t.TektonBins["entrypoint"]}, need{EnvTektonNop, t.TektonBins["nop"]},
+				need{EnvTektonWorkingDirInit, t.TektonBins["workingdirinit"]},
+				need{EnvTektonSidecarLogResults, t.TektonBins["sidecarlogresults"]})
 		default:
 			needs = append(needs, need{e, "(unknown tool)"})
 		}

@@ -16,12 +16,14 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package tools pins kube-apiserver (and kubectl and kube-controller-manager, for the same release) for the test
-// control plane and the schedule benchmark; hack/build-tools.sh builds them from this module.
+// Package tools pins kube-apiserver (and kubectl, kube-controller-manager, kube-scheduler and the kubelet, for
+// the same release) for the test control plane, the real test node and the schedule benchmark; hack/build-tools.sh builds them from this module.
 package tools
 
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )
