@@ -156,10 +156,10 @@ type Cluster struct {
 	// serviceCIDR and serviceIP are a real node's Service range and `kubernetes` Service address.
 	serviceCIDR, serviceIP string
 	serviceProxy           net.Listener
-	removeDir  bool
-	logf       func(format string, args ...any)
-	stopOnce   sync.Once
-	stopErr    error
+	removeDir              bool
+	logf                   func(format string, args ...any)
+	stopOnce               sync.Once
+	stopErr                error
 }
 
 var setLoggerOnce sync.Once

@@ -5,7 +5,7 @@ Licensed under the Apache License, Version 2.0 (the "License");
 you may not use this file except in compliance with the License.
 You may obtain a copy of the License at
 
-    http://www.apache.org/licenses/LICENSE-2.0
+	http://www.apache.org/licenses/LICENSE-2.0
 
 Unless required by applicable law or agreed to in writing, software
 distributed under the License is distributed on an "AS IS" BASIS,
@@ -347,7 +347,9 @@ func TestRealNodeChurn(t *testing.T) {
 	version := result(pr, "model-version")
 	keys := e.minio.List(t, "models-"+e.ns, "churn/")
 	t.Logf("registry s3://models-%s/churn: %v (version %q)", e.ns, keys, version)
-	if version == "" || !slices.ContainsFunc(keys, func(k string) bool { return strings.HasPrefix(k, "churn/"+version+"/") && strings.HasSuffix(k, "model.json") }) {
+	if version == "" || !slices.ContainsFunc(keys, func(k string) bool {
+		return strings.HasPrefix(k, "churn/"+version+"/") && strings.HasSuffix(k, "model.json")
+	}) {
 		t.Errorf("no model.json of version %q in the registry: %v", version, keys)
 	}
 
