@@ -211,7 +211,7 @@ func stepArgs(step string, extra []string) []string {
 	case "deploy":
 		return []string{"--model-uri=$(params.model-uri)", "--name=$(params.name)", "--namespace=$(params.namespace)", "--image=$(params.serving-image)", "--canary-percent=$(params.canary-percent)", "--timeout=$(params.timeout)"}
 	case "alert":
-		return []string{"--pipeline-run=$(params.pipeline-run)", "--status=$(params.status)", "--metric=$(params.metric)", "--threshold=$(params.threshold)", "--metrics-file=$(workspaces.artifacts.path)/metrics/metrics.json", "$(params.task-statuses[*])"}
+		return []string{"--pipeline-run=$(params.pipeline-run)", "--status=$(params.status)", "--metric=$(params.metric)", "--threshold=$(params.threshold)", "--metrics-file=$(workspaces.artifacts.path)/metrics/metrics.json", "--errors-dir=$(workspaces.artifacts.path)/errors", "$(params.task-statuses[*])"}
 	}
 	return nil
 }

@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,6 +60,9 @@ type AlertOptions struct {
 	TaskStatuses []string
 	// MetricsFile is the evaluate step's metrics.json; when it exists it fills Value, Passed and DataDigest.
 	MetricsFile string
+	// ErrorsDir holds <task>.txt, the error a failed built-in step wrote ($MLPIPE_ERROR_FILE); the alert
+	// quotes the error of every failed task found there.
+	ErrorsDir string
 	// Retries is the number of retries after the first attempt.
 	Retries int
 	// Backoff is the delay before the first retry; it doubles after each retry.
@@ -91,6 +95,8 @@ type AlertMessage struct {
 	DataDigest string `json:"dataDigest,omitempty"`
 	// FailedTasks are the failed tasks.
 	FailedTasks []string `json:"failedTasks"`
+	// Errors are the failed tasks' own error messages, where they wrote one.
+	Errors map[string]string `json:"errors,omitempty"`
 }
 
 func newAlertCommand() *cobra.Command {
@@ -113,6 +119,7 @@ func newAlertCommand() *cobra.Command {
 	cmd.Flags().StringVar(&o.FailedTasks, "failed-tasks", "", "comma-separated failed task names")
 	cmd.Flags().StringArrayVar(&o.TaskStatuses, "task-status", nil, "status of one task as name=Status, e.g. train=Failed (repeatable)")
 	cmd.Flags().StringVar(&o.MetricsFile, "metrics-file", "", "metrics.json of the evaluate step; read for the metric value and gate outcome when it exists")
+	cmd.Flags().StringVar(&o.ErrorsDir, "errors-dir", "", "folder of <task>.txt files holding failed tasks' errors; each failed task's is quoted")
 	cmd.Flags().IntVar(&o.Retries, "retries", 4, "retries after the first attempt")
 	cmd.Flags().DurationVar(&o.Backoff, "backoff", time.Second, "delay before the first retry (doubles each retry)")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 10*time.Second, "timeout of each attempt")
@@ -149,6 +156,7 @@ func BuildAlert(o *AlertOptions) (*AlertMessage, error) {
 	if err := readAlertMetrics(o, m); err != nil {
 		return nil, err
 	}
+	m.Errors = readTaskErrors(o.ErrorsDir, m.FailedTasks)
 	switch o.Passed {
 	case "":
 	case "true", "false":
@@ -163,6 +171,11 @@ func BuildAlert(o *AlertOptions) (*AlertMessage, error) {
 	if len(m.FailedTasks) > 0 {
 		fmt.Fprintf(&b, "; failed tasks: %s", strings.Join(m.FailedTasks, ", "))
 	}
+	for _, task := range m.FailedTasks {
+		if msg, ok := m.Errors[task]; ok {
+			fmt.Fprintf(&b, "; %s: %q", task, msg)
+		}
+	}
 	if m.Passed != nil && o.Metric != "" {
 		verdict := "passed"
 		if !*m.Passed {
@@ -175,6 +188,33 @@ func BuildAlert(o *AlertOptions) (*AlertMessage, error) {
 	}
 	m.Text = b.String()
 	return m, nil
+}
+
+// maxQuotedError bounds each error quoted in an alert (a chat message, not a log).
+const maxQuotedError = 500
+
+// readTaskErrors reads dir/<task>.txt of each failed task; missing files (a user step that wrote none, or no
+// workspace) are left out.
+func readTaskErrors(dir string, failed []string) map[string]string {
+	if dir == "" {
+		return nil
+	}
+	var out map[string]string
+	for _, task := range failed {
+		data, err := os.ReadFile(filepath.Join(dir, task+".txt"))
+		if err != nil {
+			continue
+		}
+		msg := strings.TrimSpace(string(data))
+		if len(msg) > maxQuotedError {
+			msg = msg[:maxQuotedError] + "…"
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[task] = msg
+	}
+	return out
 }
 
 // readAlertMetrics fills the gate fields the flags left empty from --metrics-file. A missing

@@ -32,6 +32,13 @@ func TestBuildAlertFromTaskStatusesAndMetrics(t *testing.T) {
 	if err := os.WriteFile(metrics, []byte(report), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	errorsDir := filepath.Join(dir, "errors")
+	if err := os.MkdirAll(errorsDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(errorsDir, "preprocess.txt"), []byte(`label column "nope" is not in the data`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name       string
 		o          AlertOptions
@@ -47,6 +54,16 @@ func TestBuildAlertFromTaskStatusesAndMetrics(t *testing.T) {
 	}, {
 		name:       "a task failed, no metrics yet",
 		o:          AlertOptions{Status: "Failed", PipelineRun: "churn-run-2", TaskStatuses: []string{"preprocess=Succeeded", "train=Failed", "evaluate=None"}, MetricsFile: filepath.Join(dir, "missing.json")},
+		wantFailed: []string{"train"},
+		wantText:   "failed tasks: train",
+	}, {
+		name:       "a task failed and wrote its error: the alert quotes it",
+		o:          AlertOptions{Status: "Failed", PipelineRun: "churn-run-3", TaskStatuses: []string{"preprocess=Failed", "train=None"}, ErrorsDir: errorsDir},
+		wantFailed: []string{"preprocess"},
+		wantText:   `failed tasks: preprocess; preprocess: "label column \"nope\" is not in the data"`,
+	}, {
+		name:       "a succeeded task's stale error file is not quoted",
+		o:          AlertOptions{Status: "Failed", PipelineRun: "churn-run-4", TaskStatuses: []string{"preprocess=Succeeded", "train=Failed"}, ErrorsDir: errorsDir},
 		wantFailed: []string{"train"},
 		wantText:   "failed tasks: train",
 	}}
@@ -71,7 +88,40 @@ func TestBuildAlertFromTaskStatusesAndMetrics(t *testing.T) {
 			}
 		})
 	}
+	if m, _ := BuildAlert(&AlertOptions{Status: "Failed", TaskStatuses: []string{"preprocess=Succeeded", "train=Failed"}, ErrorsDir: errorsDir}); strings.Contains(m.Text, "nope") {
+		t.Errorf("alert quotes the error file of a task that succeeded: %q", m.Text)
+	}
 	if _, err := BuildAlert(&AlertOptions{TaskStatuses: []string{"nonsense"}}); err == nil {
 		t.Error("BuildAlert with a malformed --task-status succeeded")
+	}
+}
+
+// TestRecordError: a failing step writes its error to $MLPIPE_ERROR_FILE (creating the folder); a step that
+// succeeds writes nothing.
+func TestRecordError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "errors", "train.txt")
+	t.Setenv(ErrorFileEnv, path)
+	root := NewStepsRoot()
+	root.SetArgs([]string{"train", "--dataset", filepath.Join(t.TempDir(), "missing"), "--out", t.TempDir()})
+	root.SetOut(new(strings.Builder))
+	root.SetErr(new(strings.Builder))
+	err := root.Execute()
+	if err == nil {
+		t.Fatal("train on a missing dataset succeeded")
+	}
+	data, readErr := os.ReadFile(path)
+	if readErr != nil {
+		t.Fatalf("no error file: %v", readErr)
+	}
+	if got := strings.TrimSpace(string(data)); got != err.Error() {
+		t.Errorf("error file = %q, want the step's error %q", got, err.Error())
+	}
+	ok := filepath.Join(t.TempDir(), "ok.txt")
+	t.Setenv(ErrorFileEnv, ok)
+	if recordError(nil) != nil {
+		t.Fatal("recordError(nil) != nil")
+	}
+	if _, err := os.Stat(ok); err == nil {
+		t.Error("an error file was written for a step that succeeded")
 	}
 }

@@ -124,10 +124,27 @@ func runE(required []string, fn func(cmd *cobra.Command) error) func(*cobra.Comm
 			return err
 		}
 		if err := requireFlags(cmd, required...); err != nil {
-			return err
+			return recordError(err)
 		}
-		return fn(cmd)
+		return recordError(fn(cmd))
 	}
+}
+
+// ErrorFileEnv names the file a failing step writes its error to (the generated Tasks set it to
+// $(workspaces.artifacts.path)/errors/<step>.txt), so that the alert in finally can quote it: Tekton gives a
+// finally task the status of a failed task, not its message.
+const ErrorFileEnv = "MLPIPE_ERROR_FILE"
+
+// recordError writes err to $MLPIPE_ERROR_FILE when it is set, and returns err.
+func recordError(err error) error {
+	path := os.Getenv(ErrorFileEnv)
+	if err == nil || path == "" {
+		return err
+	}
+	if mkErr := os.MkdirAll(filepath.Dir(path), 0o755); mkErr == nil {
+		_ = os.WriteFile(path, []byte(err.Error()+"\n"), 0o644)
+	}
+	return err
 }
 
 // defaultResultsDir is TEKTON_RESULTS_DIR, else /tekton/results.
