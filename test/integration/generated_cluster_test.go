@@ -39,7 +39,8 @@ import (
 // the three ways a user starts them (the sample PipelineRun, `tkn pipeline start`, and the object a schedule or
 // trigger creates), everything in a namespace that enforces the restricted Pod Security profile, and Tekton's
 // decisions (which tasks ran, which it skipped, how the run ended) are read back from the PipelineRun status
-// and compared with what `mlpipe run` decides locally for the same step outcomes.
+// and compared with what `mlpipe run` decides locally for the same step outcomes. With spec.deploy, every run
+// and its Pods run as the generated runner ServiceAccount, whose Role the API server's RBAC authorizer honours.
 
 func TestGeneratedChurnResult(t *testing.T) { testGenerated(t, "churn", generate.WhenResult) }
 
@@ -92,9 +93,16 @@ func testGenerated(t *testing.T, example, when string) {
 		t.Fatal(err)
 	}
 	if s.Metadata.Namespace != "" {
-		// The kustomization sets the spec's namespace: render for the test's own namespace instead.
+		// Every generated object names the spec's namespace itself (the kustomization sets none), and
+		// kubectl apply -n refuses objects of another namespace: render for the test's own namespace instead.
 		t.Logf("spec namespace %q replaced by the test namespace %q", s.Metadata.Namespace, ns)
 		s.Metadata.Namespace = ns
+	}
+	if d := s.Spec.Deploy; d != nil && d.KServe != nil && d.KServe.Namespace != "" && d.KServe.Namespace != ns {
+		// The deploy Role and RoleBinding go to the InferenceService's namespace (pytorch-gpu: serving), which this
+		// cluster does not have and kubectl apply -n would refuse: deploy into the test's namespace as well.
+		t.Logf("deploy namespace %q replaced by the test namespace %q", d.KServe.Namespace, ns)
+		d.KServe.Namespace = ns
 	}
 	out, err := generate.Generate(ctx, s, generate.Options{When: when})
 	if err != nil {
@@ -105,6 +113,13 @@ func testGenerated(t *testing.T, example, when string) {
 		t.Fatal(err)
 	}
 	pipelineName := out.Pipeline.Name
+	// runner is what the runs must run as with spec.deploy: the generated ServiceAccount (empty without deploy).
+	runner := ""
+	if out.ServiceAccount != nil {
+		runner = out.ServiceAccount.Name
+	}
+	// The Pipeline params without a default (examples/churn names local paths) that tkn pipeline start must pass.
+	required := requiredParams(t, out.Pipeline)
 
 	// 1. Everything the kustomization lists, through the CRD schemas with strict field validation.
 	applied := kubectl(t, "apply", "-k", dir, "-n", ns, "--validate=strict")
@@ -116,6 +131,13 @@ func testGenerated(t *testing.T, example, when string) {
 	}
 	if out.Schedule != nil {
 		wantObjects = append(wantObjects, "pipelineschedule.mlpipe.dev/"+out.Schedule.Name)
+	}
+	if s.Spec.Deploy != nil {
+		if out.ServiceAccount == nil || out.Role == nil || out.RoleBinding == nil {
+			t.Fatalf("spec has deploy but the generator made no runner ServiceAccount, Role and RoleBinding (%s)", generate.RBACFile)
+		}
+		wantObjects = append(wantObjects, "serviceaccount/"+out.ServiceAccount.Name,
+			"role.rbac.authorization.k8s.io/"+out.Role.Name, "rolebinding.rbac.authorization.k8s.io/"+out.RoleBinding.Name)
 	}
 	for _, f := range out.Files {
 		if strings.HasPrefix(f.Name, "triggers/") {
@@ -137,6 +159,9 @@ func testGenerated(t *testing.T, example, when string) {
 	if diff := cmp.Diff(out.Pipeline.Spec, stored.Spec); diff != "" {
 		t.Errorf("Pipeline as stored differs from the generated one (-generated +stored):\n%s", diff)
 	}
+	if out.ServiceAccount != nil {
+		checkRunnerRBAC(t, ctx, c, ns, out)
+	}
 
 	// Each scenario starts its run one way; the decisions must not depend on how a run was started.
 	starts := []struct {
@@ -150,9 +175,16 @@ func testGenerated(t *testing.T, example, when string) {
 	}, {
 		how: "tkn pipeline start --use-param-defaults",
 		start: func(t *testing.T) string {
-			out, err := c.Tkn(ctx, "pipeline", "start", pipelineName, "-n", ns, "--use-param-defaults",
-				"--workspace", "name=artifacts,volumeClaimTemplateFile="+filepath.Join(dir, "workspace-template.yaml"),
-				"--output", "name")
+			args := []string{"pipeline", "start", pipelineName, "-n", ns, "--use-param-defaults",
+				"--workspace", "name=artifacts,volumeClaimTemplateFile=" + filepath.Join(dir, "workspace-template.yaml"),
+				"--output", "name"}
+			if runner != "" {
+				args = append(args, "-s", runner)
+			}
+			for _, name := range sortedKeys(required) {
+				args = append(args, "-p", name+"="+required[name])
+			}
+			out, err := c.Tkn(ctx, args...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -177,6 +209,11 @@ func testGenerated(t *testing.T, example, when string) {
 			outcomes := sc.outcomes(t, out)
 			name := st.start(t)
 			t.Logf("started PipelineRun %s/%s with %s", ns, name, st.how)
+			if pr, err := c.Tekton.TektonV1().PipelineRuns(ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
+				t.Fatal(err)
+			} else if got := pr.Spec.TaskRunTemplate.ServiceAccountName; runner != "" && got != runner {
+				t.Errorf("PipelineRun %s: taskRunTemplate.serviceAccountName %q, want the runner %s", name, got, runner)
+			}
 
 			// 2. Tekton's controller accepts the run: it creates the first TaskRun.
 			first := out.Pipeline.Spec.Tasks[0].Name
@@ -242,14 +279,19 @@ func testGenerated(t *testing.T, example, when string) {
 					t.Errorf("TaskRun %s (%s) has no Pod", tr.Name, task)
 					continue
 				}
-				if _, err := c.Kube.CoreV1().Pods(ns).Get(ctx, tr.Status.PodName, metav1.GetOptions{}); err != nil {
+				pod, err := c.Kube.CoreV1().Pods(ns).Get(ctx, tr.Status.PodName, metav1.GetOptions{})
+				if err != nil {
 					t.Errorf("Pod of TaskRun %s (%s): %v", tr.Name, task, err)
+					continue
+				}
+				if got := pod.Spec.ServiceAccountName; runner != "" && got != runner {
+					t.Errorf("Pod %s of TaskRun %s (%s) runs as ServiceAccount %q, want %s", pod.Name, tr.Name, task, got, runner)
 				}
 			}
 
 			// 5. The local runner decides the same for the same step outcomes.
 			start = time.Now()
-			local, ran, skipped := localDecisions(t, ctx, s, out, when, outcomes)
+			local, ran, skipped := localDecisions(t, ctx, s, out, when, required, outcomes)
 			t.Logf("local run done in %s: %s %s; ran %v; skipped %v", time.Since(start).Round(time.Millisecond), local.Status, local.Reason, ran, skipped)
 			if diff := cmp.Diff(cluster.RanTasks(pr), ran); diff != "" {
 				t.Errorf("executed tasks: local run vs Tekton (-tekton +local):\n%s", diff)

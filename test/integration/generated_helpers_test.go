@@ -26,7 +26,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mlpipe/mlpipe/pkg/generate"
 	"github.com/mlpipe/mlpipe/pkg/localrun"
@@ -82,6 +85,106 @@ var genScenarios = []genScenario{{
 	wantRan:     []string{"alert", "preprocess", "train"},
 	wantSkipped: []string{"deploy", "evaluate", "register"},
 }}
+
+// genParamValues are what the runs pass for Pipeline params without a default: the generator gives none when
+// the spec names a path on this machine, as examples/churn does for data-uri and model-store. s3:// locations
+// that do not exist are fine: neither the stand-in kubelet nor the local runner's stub steps read them.
+var genParamValues = map[string]string{
+	"data-uri":    "s3://datasets/churn/train.csv",
+	"model-store": "s3://models/churn",
+}
+
+// requiredParams returns a value (genParamValues) for each Pipeline param without a default.
+func requiredParams(t *testing.T, p *v1.Pipeline) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, ps := range p.Spec.Params {
+		if ps.Default != nil {
+			continue
+		}
+		v, ok := genParamValues[ps.Name]
+		if !ok {
+			t.Fatalf("Pipeline %s: param %s has no default and the test has no value for it", p.Name, ps.Name)
+		}
+		out[ps.Name] = v
+	}
+	return out
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// checkRunnerRBAC checks that the runner ServiceAccount, its Role and RoleBinding are stored as generated, and
+// that the API server's RBAC authorizer lets the runner do what the deploy step does to its InferenceService
+// (get, create, patch) and nothing more.
+func checkRunnerRBAC(t *testing.T, ctx context.Context, c *cluster.Cluster, ns string, out *generate.Output) {
+	t.Helper()
+	// An object without a namespace went to the one kubectl apply -n named.
+	nsOf := func(m metav1.ObjectMeta) string {
+		if m.Namespace == "" {
+			return ns
+		}
+		return m.Namespace
+	}
+	if _, err := c.Kube.CoreV1().ServiceAccounts(nsOf(out.ServiceAccount.ObjectMeta)).Get(ctx, out.ServiceAccount.Name, metav1.GetOptions{}); err != nil {
+		t.Errorf("runner ServiceAccount: %v", err)
+	}
+	deployNS := nsOf(out.Role.ObjectMeta)
+	role, err := c.Kube.RbacV1().Roles(deployNS).Get(ctx, out.Role.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("runner Role: %v", err)
+	}
+	if diff := cmp.Diff(out.Role.Rules, role.Rules); diff != "" {
+		t.Errorf("Role %s/%s as stored differs from the generated one (-generated +stored):\n%s", deployNS, role.Name, diff)
+	}
+	rb, err := c.Kube.RbacV1().RoleBindings(nsOf(out.RoleBinding.ObjectMeta)).Get(ctx, out.RoleBinding.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("runner RoleBinding: %v", err)
+	}
+	if diff := cmp.Diff(out.RoleBinding.RoleRef, rb.RoleRef); diff != "" {
+		t.Errorf("RoleBinding %s roleRef as stored differs (-generated +stored):\n%s", rb.Name, diff)
+	}
+	if diff := cmp.Diff(out.RoleBinding.Subjects, rb.Subjects); diff != "" {
+		t.Errorf("RoleBinding %s subjects as stored differ (-generated +stored):\n%s", rb.Name, diff)
+	}
+
+	isvc := out.Role.Rules[0].ResourceNames
+	if len(isvc) != 1 {
+		t.Fatalf("Role %s names InferenceServices %v, want one", out.Role.Name, isvc)
+	}
+	user := "system:serviceaccount:" + nsOf(out.ServiceAccount.ObjectMeta) + ":" + out.ServiceAccount.Name
+	tests := []struct {
+		verb, name string
+		want       bool
+	}{
+		{"get", isvc[0], true}, {"create", isvc[0], true}, {"patch", isvc[0], true},
+		{"delete", isvc[0], false}, {"update", isvc[0], false}, {"patch", isvc[0] + "-other", false},
+	}
+	for _, tt := range tests {
+		sar, err := c.Kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
+			Spec: authorizationv1.SubjectAccessReviewSpec{
+				User:   user,
+				Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + nsOf(out.ServiceAccount.ObjectMeta), "system:authenticated"},
+				ResourceAttributes: &authorizationv1.ResourceAttributes{
+					Namespace: deployNS, Verb: tt.verb, Group: "serving.kserve.io", Resource: "inferenceservices", Name: tt.name,
+				},
+			},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sar.Status.Allowed != tt.want {
+			t.Errorf("%s may %s inferenceservices/%s in %s: %v, want %v (%s)", user, tt.verb, tt.name, deployNS, sar.Status.Allowed, tt.want, sar.Status.Reason)
+		}
+	}
+}
 
 // taskOf returns the Task a pipeline task refers to.
 func taskOf(out *generate.Output, pt v1.PipelineTask) *v1.Task {
@@ -202,9 +305,10 @@ func stubScripts(tasks []*v1.Task, stub, scenario string) []*v1.Task {
 	return out
 }
 
-// localDecisions runs the generated Pipeline with pkg/localrun, every step stubbed with the scenario's outcomes,
-// and returns the result with the executed and skipped task sets (sorted).
-func localDecisions(t *testing.T, ctx context.Context, s *spec.MLPipeline, out *generate.Output, when string, outcomes cluster.Outcomes) (res *localrun.Result, ran, skipped []string) {
+// localDecisions runs the generated Pipeline with pkg/localrun, every step stubbed with the scenario's outcomes
+// and params passing the values of the params without a default, and returns the result with the executed and
+// skipped task sets (sorted).
+func localDecisions(t *testing.T, ctx context.Context, s *spec.MLPipeline, out *generate.Output, when string, params map[string]string, outcomes cluster.Outcomes) (res *localrun.Result, ran, skipped []string) {
 	t.Helper()
 	stub, scenario := writeStubScenario(t, outcomes)
 	if a := s.Spec.Alert; a != nil && a.Webhook != nil && a.Webhook.SecretRef != nil {
@@ -215,6 +319,7 @@ func localDecisions(t *testing.T, ctx context.Context, s *spec.MLPipeline, out *
 	}
 	res, err := localrun.Run(ctx, out.Pipeline.DeepCopy(), stubScripts(out.Tasks, stub, scenario), localrun.Options{
 		Root:        filepath.Join(t.TempDir(), ".mlpipe"),
+		Params:      params,
 		NoCache:     true,
 		SelfCommand: []string{"/bin/sh", stub, scenario},
 	})
