@@ -142,6 +142,8 @@ type Cluster struct {
 	HostIP string
 	// Images are the real node's images (Ref is what a Pod names).
 	Images ImageSet
+	// NodeDir and Bridge are a real node's folder (state, sockets, volumes) and its Pods' bridge.
+	NodeDir, Bridge string
 
 	env        *envtest.Environment
 	controller *process

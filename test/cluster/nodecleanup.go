@@ -92,8 +92,9 @@ func processStart(pid int) string {
 	return f[19]
 }
 
-// cleanupStaleNodes removes what real nodes of test binaries that no longer run left behind.
-func cleanupStaleNodes(logf func(string, ...any)) error {
+// CleanupStaleNodes removes what real nodes of test binaries that no longer run left behind (every real-node
+// start calls it first).
+func CleanupStaleNodes(logf func(string, ...any)) error {
 	dirs, err := filepath.Glob(nodeDirPattern)
 	if err != nil {
 		return err
@@ -347,25 +348,22 @@ func readSysctls() map[string]string {
 }
 
 // LeftOver lists what of real nodes is still on the machine: node folders, processes naming them, mounts under
-// them, their cgroups and bridges. Tests call it after Stop; empty means clean.
+// them, their cgroups, bridges and Service addresses. Tests call it after Stop; empty means clean.
 func LeftOver() []string {
 	var out []string
 	dirs, _ := filepath.Glob(nodeDirPattern)
 	for _, d := range dirs {
-		out = append(out, "folder "+d)
-		for _, pid := range processesNaming(d) {
-			cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-			out = append(out, fmt.Sprintf("process %d: %s", pid, strings.ReplaceAll(string(cmd), "\x00", " ")))
-		}
-		for _, m := range mountsUnder(d) {
-			out = append(out, "mount "+m)
-		}
+		out = append(out, NodeLeftOver(d, "")...)
 	}
 	for _, h := range cgroupHierarchies() {
 		matches, _ := filepath.Glob(filepath.Join(h, "mlpipe-node-*"))
 		for _, m := range matches {
 			out = append(out, "cgroup "+m)
 		}
+	}
+	links, _ := filepath.Glob("/sys/class/net/mlpbr*")
+	for _, l := range links {
+		out = append(out, "bridge "+filepath.Base(l))
 	}
 	if lo, err := exec.Command("ip", "-4", "addr", "show", "dev", "lo").Output(); err == nil {
 		for _, f := range strings.Fields(string(lo)) {
@@ -374,9 +372,32 @@ func LeftOver() []string {
 			}
 		}
 	}
-	links, _ := filepath.Glob("/sys/class/net/mlpbr*")
-	for _, l := range links {
-		out = append(out, "bridge "+filepath.Base(l))
+	return out
+}
+
+// NodeLeftOver lists what of the node in dir is on the machine (its folder, processes naming it, mounts under
+// it, its cgroups, and bridge if not empty).
+func NodeLeftOver(dir, bridge string) []string {
+	var out []string
+	if _, err := os.Stat(dir); err == nil {
+		out = append(out, "folder "+dir)
+	}
+	for _, pid := range processesNaming(dir) {
+		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		out = append(out, fmt.Sprintf("process %d: %s", pid, strings.ReplaceAll(string(cmd), "\x00", " ")))
+	}
+	for _, m := range mountsUnder(dir) {
+		out = append(out, "mount "+m)
+	}
+	for _, h := range cgroupHierarchies() {
+		if _, err := os.Stat(filepath.Join(h, filepath.Base(dir))); err == nil {
+			out = append(out, "cgroup "+filepath.Join(h, filepath.Base(dir)))
+		}
+	}
+	if bridge != "" {
+		if _, err := os.Stat(filepath.Join("/sys/class/net", bridge)); err == nil {
+			out = append(out, "bridge "+bridge)
+		}
 	}
 	return out
 }

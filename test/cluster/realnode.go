@@ -34,7 +34,7 @@ func (c *Cluster) startRealNode(ctx context.Context) error {
 	if err := checkNodeHost(); err != nil {
 		return err
 	}
-	if err := cleanupStaleNodes(c.logf); err != nil {
+	if err := CleanupStaleNodes(c.logf); err != nil {
 		c.logf("real node: cleaning up after an earlier killed run: %v", err)
 	}
 	ip, err := HostIP()
@@ -72,6 +72,7 @@ func (c *Cluster) startRealNode(ctx context.Context) error {
 		return err
 	}
 	c.HostIP = ip
+	c.NodeDir, c.Bridge = c.nodeDir, n.bridge
 
 	type built struct {
 		set ImageSet

@@ -52,6 +52,9 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if os.Getenv(childNodeEnv) == "1" {
+		runChildNode()
+	}
 	code := m.Run()
 	if shared != nil {
 		start := time.Now()
