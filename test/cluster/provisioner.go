@@ -70,7 +70,7 @@ func (c *Cluster) startProvisioner(ctx context.Context, root string) error {
 		if class != StorageClassName {
 			return
 		}
-		if err := c.provision(ctx, root, pvc); err != nil && ctx.Err() == nil {
+		if err := c.provision(c.bgCtx, root, pvc); err != nil && c.bgCtx.Err() == nil {
 			c.logf("provisioner: claim %s/%s: %v", pvc.Namespace, pvc.Name, err)
 		}
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/mlpipe/mlpipe/test/cluster"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 )
 
@@ -56,7 +57,20 @@ func installKServeCRD(t *testing.T, c *cluster.Cluster) {
 		if _, err = c.ApplyFiles(ctx, "", crd); err != nil {
 			return
 		}
-		_, err = c.Kubectl(ctx, "wait", "--for=condition=Established", "--timeout=60s", "crd/inferenceservices.serving.kserve.io")
+		crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+		err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			crd, err := c.Dynamic.Resource(crds).Get(ctx, "inferenceservices.serving.kserve.io", metav1.GetOptions{})
+			if err != nil {
+				return false, nil
+			}
+			conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
+			for _, cond := range conds {
+				if m, ok := cond.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
+					return true, nil
+				}
+			}
+			return false, nil
+		})
 	})
 	if err != nil {
 		t.Fatalf("installing KServe's InferenceService CRD (%s): %v", kserveModule, err)

@@ -21,8 +21,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlpipe/mlpipe/test/cluster"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
@@ -111,5 +113,36 @@ func TestRealNodeTaskRun(t *testing.T) {
 	cond = bad.Status.GetCondition(apis.ConditionSucceeded)
 	if !cond.IsFalse() || !strings.Contains(cond.Message, "exited with code 3") {
 		t.Errorf("TaskRun fails: %s %s: %s, want Failed with \"exited with code 3\"", cond.Status, cond.Reason, cond.Message)
+	}
+}
+
+// TestRealNodeVolumeClaim: a claim without a storage class gets the default one and is bound to a volume the
+// harness provisions, as the volumeClaimTemplate workspaces of generated runs need.
+func TestRealNodeVolumeClaim(t *testing.T) {
+	c := realNode(t)
+	ns := c.NewNamespace(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pvc := &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: "data", Namespace: ns},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+		},
+	}
+	if _, err := c.Kube.CoreV1().PersistentVolumeClaims(ns).Create(ctx, pvc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var got *corev1.PersistentVolumeClaim
+	var last error
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 45*time.Second, true, func(ctx context.Context) (bool, error) {
+		got, last = c.Kube.CoreV1().PersistentVolumeClaims(ns).Get(ctx, "data", metav1.GetOptions{})
+		return last == nil && got.Status.Phase == corev1.ClaimBound, nil
+	}); err != nil {
+		pvs, _ := c.Kube.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{})
+		t.Fatalf("claim not bound: %v (last: %v); claim %+v; volumes %+v", err, last, got.Status, pvs.Items)
+	}
+	if got.Spec.StorageClassName == nil || *got.Spec.StorageClassName != cluster.StorageClassName {
+		t.Errorf("claim's class = %v, want the default %s", got.Spec.StorageClassName, cluster.StorageClassName)
 	}
 }
