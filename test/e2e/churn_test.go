@@ -345,12 +345,12 @@ func TestRealNodeChurn(t *testing.T) {
 	// The model version lives in MinIO, where every Pod can read it; register wrote it, evaluate found no
 	// champion before it.
 	version := result(pr, "model-version")
+	// Versions are <store>/<model>/v<N>/; the store is s3://models-<ns>/churn and the model churn.
+	modelKey := "churn/churn/v" + version + "/model.json"
 	keys := e.minio.List(t, "models-"+e.ns, "churn/")
 	t.Logf("registry s3://models-%s/churn: %v (version %q)", e.ns, keys, version)
-	if version == "" || !slices.ContainsFunc(keys, func(k string) bool {
-		return strings.HasPrefix(k, "churn/"+version+"/") && strings.HasSuffix(k, "model.json")
-	}) {
-		t.Errorf("no model.json of version %q in the registry: %v", version, keys)
+	if version == "" || !slices.Contains(keys, modelKey) {
+		t.Errorf("no %s in the registry: %v", modelKey, keys)
 	}
 
 	// The InferenceService exists, applied by the deploy Pod as the generated ServiceAccount, and serves the
@@ -360,8 +360,8 @@ func TestRealNodeChurn(t *testing.T) {
 		t.Fatalf("the deploy step applied no InferenceService: %v", err)
 	}
 	uri := isvc.GetAnnotations()["mlpipe.dev/model-uri"]
-	if !strings.HasPrefix(uri, e.store()+"/"+version+"/") {
-		t.Errorf("InferenceService serves %q, want a model of %s/%s", uri, e.store(), version)
+	if want := "s3://models-" + e.ns + "/" + modelKey; uri != want {
+		t.Errorf("InferenceService serves %q, want %s", uri, want)
 	}
 	if got := taskResult(trs["deploy"], "endpoint"); got == "" {
 		t.Errorf("deploy wrote no endpoint result")
