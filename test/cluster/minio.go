@@ -18,6 +18,7 @@ package cluster
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -30,6 +31,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/notification"
 )
 
 // MinIO credentials of the test server.
@@ -172,4 +174,19 @@ func (m *MinIO) Get(t testing.TB, bucket, key string) []byte {
 		t.Fatalf("reading s3://%s/%s: %v", bucket, key, err)
 	}
 	return data
+}
+
+// Notify makes the bucket send ObjectCreated notifications of keys under prefix ending in suffix to the
+// webhook target StartMinIO configured.
+func (m *MinIO) Notify(bucket, prefix, suffix string) error {
+	cfg := notification.NewConfig(notification.NewArn("minio", "sqs", "", "MLPIPE", "webhook"))
+	cfg.AddEvents(notification.ObjectCreatedAll)
+	cfg.AddFilterPrefix(prefix)
+	cfg.AddFilterSuffix(suffix)
+	conf := notification.Configuration{}
+	conf.AddQueue(cfg)
+	if err := m.Client.SetBucketNotification(context.Background(), bucket, conf); err != nil {
+		return fmt.Errorf("error setting the notification of bucket %s: %w", bucket, err)
+	}
+	return nil
 }

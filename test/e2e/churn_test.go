@@ -92,7 +92,16 @@ func (o *onceTB) TempDir() string {
 func newChurnEnv(t *testing.T, c *cluster.Cluster) *churnEnv {
 	t.Helper()
 	cluster.RequireTools(t, "tkn", "minio")
-	e := &churnEnv{c: c, ns: c.NewNamespace(t, true), minio: sharedMinIO(t, c)}
+	return newChurnEnvWith(t, c, sharedMinIO(t, c))
+}
+
+// newChurnEnvWith is newChurnEnv with a MinIO of the test's own.
+func newChurnEnvWith(t *testing.T, c *cluster.Cluster, m *cluster.MinIO) *churnEnv {
+	t.Helper()
+	e := &churnEnv{c: c, ns: c.NewNamespace(t, true), minio: m}
+	if m != minioSrv {
+		m.MakeBucket(t, "datasets")
+	}
 	e.minio.MakeBucket(t, "models-"+e.ns)
 	e.minio.PutFile(t, "datasets", e.ns+"/train.csv", filepath.Join("..", "..", "examples", "data", "churn.csv"))
 	e.alerts = startAlertReceiver(t, c.HostIP)

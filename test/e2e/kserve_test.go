@@ -57,24 +57,29 @@ func installKServeCRD(t *testing.T, c *cluster.Cluster) {
 		if _, err = c.ApplyFiles(ctx, "", crd); err != nil {
 			return
 		}
-		crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-		err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-			crd, err := c.Dynamic.Resource(crds).Get(ctx, "inferenceservices.serving.kserve.io", metav1.GetOptions{})
-			if err != nil {
-				return false, nil
-			}
-			conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
-			for _, cond := range conds {
-				if m, ok := cond.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
-					return true, nil
-				}
-			}
-			return false, nil
-		})
+		err = waitEstablished(ctx, c, "inferenceservices.serving.kserve.io")
 	})
 	if err != nil {
 		t.Fatalf("installing KServe's InferenceService CRD (%s): %v", kserveModule, err)
 	}
+}
+
+// waitEstablished waits until a CRD is served.
+func waitEstablished(ctx context.Context, c *cluster.Cluster, name string) error {
+	crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		crd, err := c.Dynamic.Resource(crds).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
+		for _, cond := range conds {
+			if m, ok := cond.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
 }
 
 // playKServe stands in for KServe's controller, which does not run on the node yet: every InferenceService of
