@@ -354,8 +354,7 @@ func staticBase() []entry {
 }
 
 // shellImage is busybox with a symlink in /bin for each applet (and /usr/bin/env, for `#!/usr/bin/env` scripts),
-// the users root and nonroot, and /tmp. Its config names no user: Tekton runs script steps as the Task's
-// securityContext says.
+// the users root and nonroot, and /tmp. It runs as nonroot unless a securityContext says otherwise.
 func shellImage(busybox string) imageSpec {
 	entries := []entry{
 		dirEntry("bin", 0o755, 0),
@@ -380,7 +379,9 @@ func shellImage(busybox string) imageSpec {
 		ref:     ShellRef,
 		file:    "busybox.tar",
 		entries: entries,
-		config:  v1.Config{Entrypoint: []string{"/bin/sh"}, User: fmt.Sprint(nonrootUID), Env: []string{shellPath}},
+		// Non-root by default, as Tekton's own default shell image: with set-security-context Tekton's
+		// place-scripts init container runs with runAsNonRoot but no runAsUser, so the image must name the user.
+		config: v1.Config{Entrypoint: []string{"/bin/sh"}, User: fmt.Sprint(nonrootUID), Env: []string{shellPath}},
 	}
 }
 

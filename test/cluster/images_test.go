@@ -184,7 +184,7 @@ func TestBuildImages(t *testing.T) {
 		name:       "shell",
 		img:        set.Shell,
 		wantRef:    "ko.local/busybox:static",
-		wantConfig: v1.Config{Entrypoint: []string{"/bin/sh"}, Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
+		wantConfig: v1.Config{Entrypoint: []string{"/bin/sh"}, User: "65532", Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
 		wantFiles: map[string]layerFile{
 			"bin/busybox": bin("#!/bin/sh\nprintf 'busybox\\nsh\\necho\\n[\\n'\n"),
 			"bin/sh":      busybox,
