@@ -65,8 +65,16 @@ bench: tools ## Benchmarks; writes a table to bench/results.md
 	$(TOOLS_ENV); hack/bench.sh
 
 .PHONY: dev-cluster
-dev-cluster: tools ## Start a local API server + Tekton controller and print a KUBECONFIG (Ctrl-C stops it); ARGS="-result evaluate.passed=false"
+dev-cluster: tools ## Run a cluster here until Ctrl-C: the real node when possible, else a stand-in kubelet; MinIO; env in .dev-cluster/env; ARGS="-node stand-in -result evaluate.passed=false"
 	hack/dev-cluster.sh $(ARGS)
+
+.PHONY: dev-cluster-up
+dev-cluster-up: tools ## Start that cluster in the background; returns when .dev-cluster/env is written
+	hack/dev-cluster.sh up $(ARGS)
+
+.PHONY: dev-cluster-down
+dev-cluster-down: ## Stop the background cluster (and everything it started)
+	hack/dev-cluster.sh down
 
 .PHONY: resolve
 resolve: ## Render the example with ko-built images: ko resolve -f out/

@@ -13,14 +13,17 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-# Starts the integration tests' control plane on this machine until Ctrl-C: etcd + kube-apiserver, Tekton
-# Pipelines' CRDs and real controller, and a stand-in kubelet that completes every TaskRun's Pod (no containers
-# run). It prints `export KUBECONFIG=…` (and a PATH with the kubectl and tkn it built), then:
+# Starts the tests' cluster on this machine: the real node when it can run here (root, cgroups: containers run the
+# step image built from this checkout), else the control plane with a stand-in kubelet (saying why); plus MinIO
+# and an alert receiver that logs alerts. Once ready it writes its environment to .dev-cluster/env:
 #
-#   kubectl apply -k out/ && tkn pipeline start churn --use-param-defaults …
+#   source .dev-cluster/env     # KUBECONFIG, PATH (kubectl, tkn), AWS_*, MLPIPE_POD_S3_ENDPOINT, MLPIPE_STEP_IMAGE
 #
-# Usage: hack/dev-cluster.sh [-result TASK.RESULT=VALUE]... [-fail TASK]... [-namespace NS]... [-kubelet=false]
-#        [-triggers] [-feature-flag KEY=VALUE]... [-dir DIR]
+# Usage: hack/dev-cluster.sh [up|down] [-node auto|real|stand-in] [-result TASK.RESULT=VALUE]... [-fail TASK]...
+#        [-namespace NS]... [-triggers] [-feature-flag KEY=VALUE]... [-minio=false]
+#   (no verb)  run in the foreground until Ctrl-C
+#   up         start in the background, return once ready (log: .dev-cluster/log)
+#   down       stop the background cluster and wait until it is gone
 # Builds the tools it needs on first use (see hack/build-tools.sh).
 
 set -o errexit -o nounset -o pipefail
@@ -28,10 +31,73 @@ set -o errexit -o nounset -o pipefail
 # shellcheck source=SCRIPTDIR/lib/tools.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tools.sh"
 
-"${MLPIPE_ROOT}/hack/build-tools.sh" etcd kube-apiserver kubectl tekton-controller tkn >&2
+state="${MLPIPE_ROOT}/.dev-cluster"
+pidfile="${state}/pid"
+
+running() { [[ -f "${pidfile}" ]] && kill -0 "$(cat "${pidfile}")" 2>/dev/null; }
+
+down() {
+	if ! running; then
+		echo "dev-cluster: not running"
+		rm -f "${pidfile}" "${state}/env"
+		return 0
+	fi
+	local pid
+	pid="$(cat "${pidfile}")"
+	kill -TERM "${pid}"
+	for _ in $(seq 1 120); do
+		kill -0 "${pid}" 2>/dev/null || break
+		sleep 0.5
+	done
+	if kill -0 "${pid}" 2>/dev/null; then
+		echo "dev-cluster: ${pid} did not stop within 60 s; killing it (the next start cleans up what it leaves)" >&2
+		kill -KILL "${pid}" || true
+	fi
+	rm -f "${pidfile}" "${state}/env"
+	echo "dev-cluster: stopped"
+}
+
+verb=""
+case "${1:-}" in
+up | down) verb="$1" && shift ;;
+esac
+if [[ "${verb}" == down ]]; then
+	down
+	exit 0
+fi
+if running; then
+	echo "dev-cluster: already running (pid $(cat "${pidfile}")); source ${state}/env, or make dev-cluster-down" >&2
+	exit 1
+fi
+
+"${MLPIPE_ROOT}/hack/install-node-packages.sh" >&2
+"${MLPIPE_ROOT}/hack/build-tools.sh" >&2
 eval "$("${MLPIPE_ROOT}/hack/tools-env.sh")"
 
 bin="$(tools_cache)/dev-cluster/dev-cluster"
-mkdir -p "$(dirname "${bin}")"
+mkdir -p "$(dirname "${bin}")" "${state}"
 (cd "${MLPIPE_ROOT}" && go build -o "${bin}" ./test/cluster/cmd/dev-cluster)
-exec "${bin}" "$@"
+
+if [[ "${verb}" != up ]]; then
+	exec "${bin}" -dir "${state}" "$@"
+fi
+
+rm -f "${state}/env"
+nohup "${bin}" -dir "${state}" "$@" >"${state}/log" 2>&1 </dev/null &
+echo $! >"${pidfile}"
+for _ in $(seq 1 600); do
+	if [[ -f "${state}/env" ]]; then
+		grep '^dev-cluster: ' "${state}/log" | grep -v '^dev-cluster: real node: ' || true
+		echo "dev-cluster: ready (pid $(cat "${pidfile}"), log ${state}/log); now: source .dev-cluster/env"
+		exit 0
+	fi
+	if ! running; then
+		echo "dev-cluster: failed to start; tail of ${state}/log:" >&2
+		tail -30 "${state}/log" >&2
+		rm -f "${pidfile}"
+		exit 1
+	fi
+	sleep 0.5
+done
+echo "dev-cluster: not ready within 5 minutes; see ${state}/log (make dev-cluster-down stops it)" >&2
+exit 1

@@ -108,6 +108,8 @@ func (c *Cluster) startOwnControlPlane(ctx context.Context, nodeIP string) error
 		"--client-ca-file", cp.pki.CAFile,
 		"--kubelet-client-certificate", kubeletClient.CertFile, "--kubelet-client-key", kubeletClient.KeyFile,
 		"--kubelet-certificate-authority", cp.pki.CAFile,
+		// The node's name does not resolve (no DNS for it): reach the kubelet (logs, exec) at its address.
+		"--kubelet-preferred-address-types", "InternalIP,Hostname",
 		"--authorization-mode", "Node,RBAC",
 		"--enable-admission-plugins", "NodeRestriction",
 		"--service-cluster-ip-range", c.serviceCIDR,

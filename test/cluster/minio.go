@@ -20,10 +20,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -61,28 +64,46 @@ var minioAPIAddr = regexp.MustCompile(`API:\s+http://([0-9.]+:\d+)`)
 // stops it when the test ends. With notify, it sends bucket notifications there, queued on disk (at least once).
 func StartMinIO(t testing.TB, bin, host string, notify *MinIOWebhook) *MinIO {
 	t.Helper()
+	m, stop, err := RunMinIO(bin, host, 0, t.TempDir(), notify)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return m
+}
+
+// RunMinIO starts MinIO on host:port (0: any free port) with its data (and notification queue) under dir, and
+// returns it with the function that stops it.
+func RunMinIO(bin, host string, port int, dir string, notify *MinIOWebhook) (*MinIO, func(), error) {
+	data, queue := filepath.Join(dir, "data"), filepath.Join(dir, "queue")
+	for _, d := range []string{data, queue} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, nil, err
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "server", "--address", host+":0", "--console-address", "127.0.0.1:0", t.TempDir())
+	cmd := exec.CommandContext(ctx, bin, "server", "--address", net.JoinHostPort(host, strconv.Itoa(port)), "--console-address", "127.0.0.1:0", data)
 	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+MinIOUser, "MINIO_ROOT_PASSWORD="+MinIOPassword,
 		"MINIO_BROWSER=off", "MINIO_UPDATE=off", "MINIO_REGION="+MinIORegion)
 	if notify != nil {
 		cmd.Env = append(cmd.Env, "MINIO_NOTIFY_WEBHOOK_ENABLE_MLPIPE=on",
 			"MINIO_NOTIFY_WEBHOOK_ENDPOINT_MLPIPE="+notify.Endpoint,
 			"MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_MLPIPE=Bearer "+notify.Token,
-			"MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_MLPIPE="+t.TempDir())
+			"MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_MLPIPE="+queue)
 	}
 	setProcessGroup(cmd)
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		cancel()
+		return nil, nil, err
 	}
 	cmd.Stderr = cmd.Stdout
 	if err := cmd.Start(); err != nil {
 		cancel()
-		t.Fatalf("starting MinIO: %v", err)
+		return nil, nil, fmt.Errorf("error starting MinIO: %w", err)
 	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	stop := func() { cancel(); _ = cmd.Wait() }
 	addr := make(chan string, 1)
 	var mu sync.Mutex
 	var tail strings.Builder
@@ -106,9 +127,10 @@ func StartMinIO(t testing.TB, bin, host string, notify *MinIOWebhook) *MinIO {
 	select {
 	case hostPort = <-addr:
 	case <-time.After(60 * time.Second):
+		stop()
 		mu.Lock()
 		defer mu.Unlock()
-		t.Fatalf("MinIO did not start:\n%s", tail.String())
+		return nil, nil, fmt.Errorf("MinIO did not start:\n%s", tail.String())
 	}
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		resp, err := http.Get("http://" + hostPort + "/minio/health/ready")
@@ -119,15 +141,17 @@ func StartMinIO(t testing.TB, bin, host string, notify *MinIOWebhook) *MinIO {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("MinIO not ready: %v", err)
+			stop()
+			return nil, nil, fmt.Errorf("MinIO not ready: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	client, err := minio.New(hostPort, &minio.Options{Creds: credentials.NewStaticV4(MinIOUser, MinIOPassword, ""), Region: MinIORegion})
 	if err != nil {
-		t.Fatal(err)
+		stop()
+		return nil, nil, err
 	}
-	return &MinIO{Endpoint: "http://" + hostPort, Client: client}
+	return &MinIO{Endpoint: "http://" + hostPort, Client: client}, stop, nil
 }
 
 // MakeBucket creates a bucket.

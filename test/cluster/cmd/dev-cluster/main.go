@@ -14,9 +14,12 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Command dev-cluster runs the integration tests' control plane (etcd, kube-apiserver, Tekton Pipelines'
-// controller, and a stand-in kubelet) until interrupted, for trying generated pipelines by hand. Start it with
-// hack/dev-cluster.sh, which builds the tools first.
+// Command dev-cluster runs the tests' cluster until interrupted, for trying generated pipelines by hand: the
+// real node (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, containerd and a kubelet running the
+// step image built from this checkout, see test/cluster) when this machine can run one, else the control plane
+// with a stand-in kubelet that completes Pods with made-up results; plus MinIO and an alert receiver. It writes
+// its environment as shell export lines to -env-file once it is ready. Start it with hack/dev-cluster.sh (make
+// dev-cluster, or dev-cluster-up in the background), which builds the tools first.
 package main
 
 import (
@@ -45,14 +48,17 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() {
 	var results, fails, flags, namespaces listFlag
-	dir := flag.String("dir", "", "directory for the kubeconfig and logs (default <repo>/.cache/dev-cluster)")
-	kubelet := flag.Bool("kubelet", true, "complete every TaskRun's Pod as a kubelet would (otherwise Pods stay Pending)")
+	dir := flag.String("dir", "", "directory for the kubeconfig, logs and MinIO's data (default <repo>/.dev-cluster)")
+	envFile := flag.String("env-file", "", "file the environment is written to as export lines once ready (default DIR/env)")
+	nodeMode := flag.String("node", "auto", "real: a real kubelet runs containers (needs root and cgroups); stand-in: Pods are completed with made-up results; auto: real when this machine can")
+	withMinIO := flag.Bool("minio", true, "run MinIO (buckets datasets and models; Secret mlpipe-s3 in the namespaces)")
+	kubelet := flag.Bool("kubelet", true, "stand-in node: complete every TaskRun's Pod as a kubelet would (otherwise Pods stay Pending)")
 	standIn := flag.Bool("stand-in-results", true, "report a stand-in value for every declared result no -result gives (evaluate passes), so pipelines wired by results run to their end")
 	triggers := flag.Bool("triggers", false, "also install Tekton Triggers' CRDs")
 	flag.Var(&results, "result", "TASK.RESULT=VALUE the stand-in kubelet reports for a pipeline task (repeatable), e.g. evaluate.passed=false")
 	flag.Var(&fails, "fail", "pipeline task whose last step the stand-in kubelet fails with exit code 1 (repeatable)")
 	flag.Var(&flags, "feature-flag", "KEY=VALUE for Tekton's feature-flags ConfigMap (repeatable)")
-	flag.Var(&namespaces, "namespace", "namespace to create, with its default ServiceAccount (repeatable)")
+	flag.Var(&namespaces, "namespace", "namespace to create, with its default ServiceAccount and the mlpipe-s3 and mlpipe-alert Secrets (repeatable; default: default)")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("dev-cluster: ")
@@ -74,36 +80,62 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		*dir = filepath.Join(root, ".cache", "dev-cluster")
+		*dir = filepath.Join(root, ".dev-cluster")
 	}
-	if err := os.MkdirAll(*dir, 0o755); err != nil {
+	if *envFile == "" {
+		*envFile = filepath.Join(*dir, "env")
+	}
+	_ = os.Remove(*envFile) // written again once this cluster is ready
+	clusterDir := filepath.Join(*dir, "cluster")
+	_ = os.RemoveAll(clusterDir)
+	if err := os.MkdirAll(clusterDir, 0o755); err != nil {
 		log.Fatal(err)
+	}
+	if len(namespaces) == 0 {
+		namespaces = listFlag{"default"}
+	}
+	tools, err := cluster.FindTools()
+	if err != nil {
+		log.Fatal(err)
+	}
+	real, why := chooseNode(*nodeMode, tools)
+	if !real {
+		log.Printf("stand-in node: %s; containers do not run, Pods are completed with made-up results", why)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	startCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	c, err := cluster.New(startCtx, cluster.Options{Dir: *dir, Triggers: *triggers, FeatureFlags: featureFlags, Logf: log.Printf})
+	startCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	c, err := cluster.New(startCtx, cluster.Options{Dir: clusterDir, Tools: tools, RealNode: real, Triggers: *triggers, FeatureFlags: featureFlags, Logf: log.Printf})
 	cancel()
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer func() {
+		_ = os.Remove(*envFile)
 		if err := c.Stop(); err != nil {
 			log.Print(err)
 		}
+		log.Print("stopped")
 	}()
-	for _, ns := range namespaces {
-		if _, err := c.CreateNamespace(ctx, ns, false); err != nil {
-			log.Print(err)
-			return
-		}
+	env, stopExtras, err := startExtras(ctx, c, real, *withMinIO, filepath.Join(*dir, "minio"), namespaces)
+	if err != nil {
+		log.Print(err)
+		return
 	}
-
-	log.Printf("up in %s; logs in %s", c.Timings, c.Dir)
-	fmt.Printf("export KUBECONFIG=%s\n", c.Kubeconfig)
-	fmt.Printf("export PATH=%s:%s:$PATH\n", filepath.Dir(c.Tools.Kubectl), filepath.Dir(c.Tools.Tkn))
-	if *kubelet {
+	defer stopExtras()
+	if err := writeEnv(*envFile, env); err != nil {
+		log.Print(err)
+		return
+	}
+	log.Printf("up in %s (%s node); logs in %s; environment in %s:", c.Timings, map[bool]string{true: "real", false: "stand-in"}[real], c.Dir, *envFile)
+	for _, kv := range env {
+		fmt.Println(exportLine(kv))
+	}
+	if real {
+		log.Print("real node: Pods run as containers; Ctrl-C to stop")
+		<-ctx.Done()
+	} else if *kubelet {
 		log.Printf("stand-in kubelet: completing every TaskRun Pod (outcomes: %v, stand-in results: %v); Ctrl-C to stop", outcomes, *standIn)
 		if err := c.RunKubelet(ctx, outcomes, *standIn, func(tr *v1.TaskRun, o cluster.TaskOutcome) {
 			log.Printf("completed %s/%s (exit %d, results %v)", tr.Namespace, tr.Name, o.ExitCode, o.Results)
