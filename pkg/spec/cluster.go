@@ -68,10 +68,14 @@ func (p *MLPipeline) clusterWarnings() ErrorList {
 			"path no predictor can read; use an s3:// store here, or start runs with tkn pipeline start "+
 			"-p model-store=s3://bucket/prefix", r.Store)
 	}
-	if d := s.Deploy; d != nil && d.KServe != nil && d.KServe.Namespace != "" && p.Metadata.Namespace == "" {
-		c.add("spec.deploy.kserve.namespace", "the InferenceService goes to namespace %q but metadata.namespace is empty: "+
+	if d := s.Deploy; d.Namespace() != "" && p.Metadata.Namespace == "" {
+		what := "the InferenceService goes"
+		if d.Target() == TargetKubernetes {
+			what = "the Deployment and the Service go"
+		}
+		c.add(d.targetField()+".namespace", "%s to namespace %q but metadata.namespace is empty: "+
 			"the RoleBinding there cannot know the namespace of the runner ServiceAccount and names \"default\"; "+
-			"set metadata.namespace", d.KServe.Namespace)
+			"set metadata.namespace", what, d.Namespace())
 	}
 	return c.errs
 }

@@ -103,6 +103,12 @@ func TestLoadWarnings(t *testing.T) {
 			`but metadata.namespace is empty: the RoleBinding there cannot know the namespace of the runner ServiceAccount ` +
 			`and names "default"; set metadata.namespace`},
 	}, {
+		name: "deploy.kubernetes into a namespace while the pipeline has none",
+		yaml: base + "  register: {store: s3://models/churn}\n  deploy:\n    kubernetes: {name: churn, namespace: serving}\n",
+		want: []string{`f.yaml:11:31: warning: spec.deploy.kubernetes.namespace: the Deployment and the Service go to namespace "serving" ` +
+			`but metadata.namespace is empty: the RoleBinding there cannot know the namespace of the runner ServiceAccount ` +
+			`and names "default"; set metadata.namespace`},
+	}, {
 		name: "deploy into another namespace of a namespaced pipeline",
 		yaml: strings.Replace(base, "  name: churn\n", "  name: churn\n  namespace: ml\n", 1) +
 			"  register: {store: s3://models/churn}\n  deploy:\n    kserve: {name: churn, namespace: serving}\n",

@@ -76,6 +76,16 @@ func (p *MLPipeline) SetDefaults() {
 	if s.Deploy != nil && s.Deploy.KServe != nil && s.Deploy.KServe.Namespace == "" {
 		s.Deploy.KServe.Namespace = p.Metadata.Namespace
 	}
+	if s.Deploy != nil && s.Deploy.Kubernetes != nil {
+		k := s.Deploy.Kubernetes
+		if k.Namespace == "" {
+			k.Namespace = p.Metadata.Namespace
+		}
+		if k.Replicas == nil {
+			v := DefaultReplicas
+			k.Replicas = &v
+		}
+	}
 	if s.Cache == nil {
 		v := true
 		s.Cache = &v

@@ -88,6 +88,35 @@ func TestLoadValid(t *testing.T) {
 				t.Errorf("s3 events = %v", e)
 			}
 		},
+	}, {
+		name: "deploy.kubernetes defaults: metadata.namespace, one replica",
+		yaml: strings.Replace(base, "  name: churn\n", "  name: churn\n  namespace: ml\n", 1) +
+			"  register: {store: s3://models/churn}\n  deploy:\n    kubernetes: {name: churn}\n",
+		check: func(t *testing.T, p *MLPipeline) {
+			d := p.Spec.Deploy
+			if d.Target() != TargetKubernetes || d.Name() != "churn" || d.Namespace() != "ml" || *d.Kubernetes.Replicas != 1 {
+				t.Errorf("deploy = %s %s/%s replicas %d, want kubernetes ml/churn replicas 1", d.Target(), d.Namespace(), d.Name(), *d.Kubernetes.Replicas)
+			}
+		},
+	}, {
+		name: "deploy.kubernetes with replicas and resources",
+		yaml: base + "  register: {store: s3://models/churn}\n  deploy:\n    kubernetes:\n      name: churn\n      namespace: serving\n" +
+			"      replicas: 3\n      resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {memory: 256Mi}}\n",
+		check: func(t *testing.T, p *MLPipeline) {
+			k := p.Spec.Deploy.Kubernetes
+			want := Resources{Requests: map[string]string{"cpu": "100m", "memory": "64Mi"}, Limits: map[string]string{"memory": "256Mi"}}
+			if *k.Replicas != 3 || k.Namespace != "serving" || !cmp.Equal(want, *k.Resources) {
+				t.Errorf("kubernetes = %+v %+v", k, k.Resources)
+			}
+		},
+	}, {
+		name: "deploy.kserve is still the kserve target",
+		yaml: base + "  register: {store: s3://models/churn}\n  deploy: {kserve: {name: churn}}\n",
+		check: func(t *testing.T, p *MLPipeline) {
+			if d := p.Spec.Deploy; d.Target() != TargetKServe || d.Name() != "churn" || d.Kubernetes != nil {
+				t.Errorf("deploy = %s %s, want kserve churn", d.Target(), d.Name())
+			}
+		},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -260,12 +289,39 @@ func TestLoadInvalid(t *testing.T) {
 		yaml: base + "  params: {model-store: s3://x/y}\n",
 		want: []string{`f.yaml:9:12: spec.params.model-store: param "model-store" is set from the spec itself; remove it from spec.params`},
 	}, {
-		name: "deploy needs register and kserve",
+		name: "deploy needs register and a target",
 		yaml: base + "  deploy: {}\n",
 		want: []string{
-			"f.yaml:9:3: spec.deploy.kserve: required: the InferenceService to create",
+			"f.yaml:9:3: spec.deploy: required: one target, kserve (a KServe InferenceService) or kubernetes (a Deployment and a Service, no KServe needed)",
 			"f.yaml:9:3: spec.deploy: needs spec.register: deploy serves the registered model version",
 		},
+	}, {
+		name: "deploy with both targets",
+		yaml: base + "  register: {store: s3://models/x}\n  deploy:\n    kserve: {name: churn}\n    kubernetes: {name: churn}\n",
+		want: []string{"f.yaml:12:5: spec.deploy.kubernetes: kserve and kubernetes are mutually exclusive: choose one deploy target"},
+	}, {
+		name: "deploy.kubernetes: bad replicas, name, namespace and resources, all at once",
+		yaml: base + "  register: {store: s3://models/x}\n  deploy:\n    kubernetes:\n      name: 1churn\n      namespace: Serving\n" +
+			"      replicas: 0\n      resources: {requests: {memory: 1Gi}, limits: {memory: 512Mi, cpu: lots}}\n",
+		want: []string{
+			`f.yaml:12:7: spec.deploy.kubernetes.name: invalid name "1churn": the Service is named after it: a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character`,
+			`f.yaml:13:7: spec.deploy.kubernetes.namespace: invalid name "Serving": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character`,
+			`f.yaml:14:7: spec.deploy.kubernetes.replicas: must be between 1 and 2147483647, got 0`,
+			`f.yaml:15:53: spec.deploy.kubernetes.resources.limits.memory: limit 512Mi is below the request 1Gi`,
+			`f.yaml:15:68: spec.deploy.kubernetes.resources.limits.cpu: invalid quantity "lots": use forms like 500m, 2, 4Gi`,
+		},
+	}, {
+		name: "deploy.kubernetes: negative replicas, no name, unknown field",
+		yaml: base + "  register: {store: s3://models/x}\n  deploy:\n    kubernetes: {replicas: -2, replica: 2}\n",
+		want: []string{
+			`f.yaml:11:5: spec.deploy.kubernetes.name: required`,
+			`f.yaml:11:18: spec.deploy.kubernetes.replicas: must be between 1 and 2147483647, got -2`,
+			`f.yaml:11:32: spec.deploy.kubernetes.replica: unknown field "replica" (did you mean "replicas"?)`,
+		},
+	}, {
+		name: "deploy.kubernetes: replicas not an integer",
+		yaml: base + "  register: {store: s3://models/x}\n  deploy:\n    kubernetes: {name: churn, replicas: two}\n",
+		want: []string{`f.yaml:11:41: spec.deploy.kubernetes.replicas: expected an integer, got "two"`},
 	}, {
 		name: "canary out of range",
 		yaml: base + "  register: {store: s3://models/x}\n  deploy:\n    kserve: {name: churn, canaryTrafficPercent: 150}\n",

@@ -155,9 +155,12 @@ type Register struct {
 	ModelName string `yaml:"modelName,omitempty"`
 }
 
-// Deploy configures serving.
+// Deploy configures serving: exactly one target, kserve or kubernetes.
 type Deploy struct {
-	KServe *KServe `yaml:"kserve"`
+	// KServe serves the model as a KServe InferenceService.
+	KServe *KServe `yaml:"kserve,omitempty"`
+	// Kubernetes serves the model as a plain Deployment and Service, for clusters without KServe.
+	Kubernetes *Kubernetes `yaml:"kubernetes,omitempty"`
 }
 
 // KServe names the InferenceService that serves the model.
@@ -165,6 +168,16 @@ type KServe struct {
 	Name                 string `yaml:"name"`
 	Namespace            string `yaml:"namespace,omitempty"`
 	CanaryTrafficPercent *int   `yaml:"canaryTrafficPercent,omitempty"`
+}
+
+// Kubernetes names the Deployment and the Service (both called Name) that serve the model.
+type Kubernetes struct {
+	Name      string `yaml:"name"`
+	Namespace string `yaml:"namespace,omitempty"`
+	// Replicas is the number of predictor Pods (default 1).
+	Replicas *int `yaml:"replicas,omitempty"`
+	// Resources sets the predictor container's requests and limits.
+	Resources *Resources `yaml:"resources,omitempty"`
 }
 
 // Alert configures where alerts go.

@@ -18,6 +18,7 @@ package spec
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -120,17 +121,7 @@ func (p *MLPipeline) validate() ErrorList {
 		c.name("spec.register.modelName", r.ModelName, 63, false)
 	}
 	if d := s.Deploy; d != nil {
-		if d.KServe == nil {
-			c.add("spec.deploy.kserve", "required: the InferenceService to create")
-		} else {
-			c.name("spec.deploy.kserve.name", d.KServe.Name, 45, true)
-			if d.KServe.Namespace != "" {
-				c.name("spec.deploy.kserve.namespace", d.KServe.Namespace, 63, false)
-			}
-			if pc := d.KServe.CanaryTrafficPercent; pc != nil && (*pc < 0 || *pc > 100) {
-				c.add("spec.deploy.kserve.canaryTrafficPercent", "must be between 0 and 100, got %d", *pc)
-			}
-		}
+		c.deploy(d)
 		if s.Register == nil {
 			c.add("spec.deploy", "needs spec.register: deploy serves the registered model version")
 		}
@@ -156,6 +147,44 @@ func (p *MLPipeline) validate() ErrorList {
 		c.s3(t.S3)
 	}
 	return c.errs
+}
+
+// deploy checks spec.deploy: exactly one target, and that target's fields.
+func (c *checker) deploy(d *Deploy) {
+	switch {
+	case d.KServe == nil && d.Kubernetes == nil:
+		c.add("spec.deploy", "required: one target, kserve (a KServe InferenceService) or kubernetes (a Deployment and a Service, no KServe needed)")
+	case d.KServe != nil && d.Kubernetes != nil:
+		c.add("spec.deploy.kubernetes", "kserve and kubernetes are mutually exclusive: choose one deploy target")
+	}
+	if ks := d.KServe; ks != nil {
+		c.name("spec.deploy.kserve.name", ks.Name, 45, true)
+		if ks.Namespace != "" {
+			c.name("spec.deploy.kserve.namespace", ks.Namespace, 63, false)
+		}
+		if pc := ks.CanaryTrafficPercent; pc != nil && (*pc < 0 || *pc > 100) {
+			c.add("spec.deploy.kserve.canaryTrafficPercent", "must be between 0 and 100, got %d", *pc)
+		}
+	}
+	if k := d.Kubernetes; k != nil {
+		const base = "spec.deploy.kubernetes"
+		// The Service is named after it: an RFC 1035 label (it starts with a letter).
+		c.name(base+".name", k.Name, 63, true)
+		if k.Name != "" && len(k.Name) <= 63 && len(validation.IsDNS1123Label(k.Name)) == 0 {
+			if errs := validation.IsDNS1035Label(k.Name); len(errs) > 0 {
+				c.add(base+".name", "invalid name %q: the Service is named after it: %s", k.Name, short(errs[0]))
+			}
+		}
+		if k.Namespace != "" {
+			c.name(base+".namespace", k.Namespace, 63, false)
+		}
+		if r := *k.Replicas; r < 1 || r > math.MaxInt32 {
+			c.add(base+".replicas", "must be between 1 and %d, got %d", math.MaxInt32, r)
+		}
+		if k.Resources != nil {
+			c.resources(base+".resources", k.Resources)
+		}
+	}
 }
 
 func (c *checker) name(field, v string, max int, required bool) {
