@@ -37,17 +37,13 @@ import (
 
 	"github.com/mlpipe/mlpipe/pkg/events"
 	"github.com/mlpipe/mlpipe/pkg/policy"
-	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	versioned "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	listers "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1"
 	triggersv1 "github.com/tektoncd/triggers/pkg/apis/triggers/v1beta1"
 	"github.com/tektoncd/triggers/pkg/interceptors"
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/types"
 )
 
 // Name is the ClusterInterceptor's name and the path it is served at (https://<host>/mlpipe-s3).
@@ -277,7 +273,7 @@ func (i *Interceptor) applyPolicy(ctx context.Context, ns string, p *Params, run
 		i.Logger.Infow("not starting", "namespace", ns, "pipeline", p.Pipeline, "run", runName, "reason", d.Reason)
 		return interceptors.Failf(codes.FailedPrecondition, "%s", d.Reason)
 	case policy.CancelThenStart:
-		if err := Cancel(ctx, i.Tekton, d.Cancel); err != nil {
+		if err := policy.Cancel(ctx, i.Tekton, d.Cancel); err != nil {
 			return interceptors.Failf(codes.Unavailable, "%s: %v", d.Reason, err)
 		}
 	}
@@ -291,20 +287,6 @@ func Decide(runs listers.PipelineRunLister, ns, pipeline string, pol policy.Poli
 		return policy.Decision{}, err
 	}
 	return policy.Decide(pol, policy.Active(policy.RunsOf(pipeline, all)), self), nil
-}
-
-// Cancel asks Tekton to cancel runs gracefully (a run already gone is fine).
-func Cancel(ctx context.Context, tekton versioned.Interface, runs []*v1.PipelineRun) error {
-	if tekton == nil {
-		return fmt.Errorf("no Tekton client to cancel runs with")
-	}
-	for _, r := range runs {
-		_, err := tekton.TektonV1().PipelineRuns(r.Namespace).Patch(ctx, r.Name, types.MergePatchType, policy.CancelPatch, metav1.PatchOptions{})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("error cancelling %s/%s: %w", r.Namespace, r.Name, err)
-		}
-	}
-	return nil
 }
 
 // Handler returns the HTTP handler serving this interceptor at /Name with Triggers' own interceptor server code

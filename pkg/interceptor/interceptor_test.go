@@ -23,12 +23,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/mlpipe/mlpipe/pkg/events"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"github.com/tektoncd/pipeline/pkg/client/clientset/versioned/fake"
 	listers "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1"
 	triggersv1 "github.com/tektoncd/triggers/pkg/apis/triggers/v1beta1"
 	"google.golang.org/grpc/codes"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -120,5 +123,31 @@ func TestProcess(t *testing.T) {
 	bad.Context.TriggerID = "garbage"
 	if resp := ic.Process(context.Background(), bad); resp.Continue {
 		t.Error("a bad trigger_id continued")
+	}
+}
+
+func TestProcessReplaceCancelsRunningFinally(t *testing.T) {
+	data, err := os.ReadFile("testdata/minio-put-spaces-plus.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	running := &v1.PipelineRun{ObjectMeta: metav1.ObjectMeta{Name: "churn-running", Namespace: "ml", Labels: map[string]string{"tekton.dev/pipeline": "churn"}}}
+	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	_ = idx.Add(running)
+	client := fake.NewSimpleClientset(running)
+	ic := New(secrets{"ml/churn-s3-webhook/token": "s3cr3t-token"}, listers.NewPipelineRunLister(idx), client, nil)
+	auth := map[string][]string{"Authorization": {"Bearer s3cr3t-token"}}
+	if resp := ic.Process(context.Background(), request(t, string(data), auth, params("concurrencyPolicy", "Replace"))); !resp.Continue {
+		t.Fatalf("Process() = %+v, want continue", resp)
+	}
+	var patches []string
+	for _, a := range client.Actions() {
+		if p, ok := a.(k8stesting.PatchAction); ok {
+			patches = append(patches, p.GetName()+" "+string(p.GetPatchType())+" "+string(p.GetPatch()))
+		}
+	}
+	want := []string{`churn-running application/merge-patch+json {"spec":{"status":"CancelledRunFinally"}}`}
+	if diff := cmp.Diff(want, patches); diff != "" {
+		t.Errorf("patches (-want +got):\n%s", diff)
 	}
 }

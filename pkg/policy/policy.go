@@ -35,7 +35,8 @@ const (
 	Allow Policy = "Allow"
 	// Forbid skips the new start while a run is active.
 	Forbid Policy = "Forbid"
-	// Replace cancels the active runs (Tekton's graceful spec.status Cancelled) and starts the new one.
+	// Replace cancels the active runs with Tekton's spec.status CancelledRunFinally (their running tasks
+	// stop, their finally tasks still run; see Cancel) and starts the new one.
 	Replace Policy = "Replace"
 )
 
@@ -148,6 +149,3 @@ func joinMax(names []string, n int) string {
 	}
 	return fmt.Sprintf("%v and %d more", names[:n], len(names)-n)
 }
-
-// CancelPatch is the JSON merge patch that asks Tekton to cancel a run gracefully.
-var CancelPatch = []byte(`{"spec":{"status":"` + string(v1.PipelineRunSpecStatusCancelled) + `"}}`)

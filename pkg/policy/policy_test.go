@@ -52,6 +52,7 @@ func TestActive(t *testing.T) {
 		run("old", time.Hour, false, ""),
 		run("done", 2*time.Hour, true, ""),
 		run("cancelling", 3*time.Hour, false, v1.PipelineRunSpecStatusCancelled),
+		run("replaced", 4*time.Hour, false, v1.PipelineRunSpecStatusCancelledRunFinally),
 	}
 	if diff := cmp.Diff([]string{"old", "new"}, names(Active(runs))); diff != "" {
 		t.Errorf("Active (-want +got):\n%s", diff)

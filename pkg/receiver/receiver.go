@@ -44,7 +44,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/types"
 )
 
 // Labels and annotations on the runs the S3 paths create.
@@ -258,7 +257,7 @@ func (rc *Receiver) start(ctx context.Context, route *Route, o events.Object) (R
 			res.Skipped = d.Reason
 			return res, nil
 		case policy.CancelThenStart:
-			if err := cancelRuns(ctx, rc.Tekton, d.Cancel); err != nil {
+			if err := policy.Cancel(ctx, rc.Tekton, d.Cancel); err != nil {
 				return res, fail(http.StatusServiceUnavailable, "%s: %v", d.Reason, err)
 			}
 		}
@@ -348,15 +347,4 @@ func decide(runs listers.PipelineRunLister, ns, pipeline string, pol policy.Poli
 		return policy.Decision{}, err
 	}
 	return policy.Decide(pol, policy.Active(policy.RunsOf(pipeline, all)), self), nil
-}
-
-// cancelRuns asks Tekton to cancel runs gracefully (a run already gone is fine).
-func cancelRuns(ctx context.Context, tekton versioned.Interface, runs []*v1.PipelineRun) error {
-	for _, r := range runs {
-		_, err := tekton.TektonV1().PipelineRuns(r.Namespace).Patch(ctx, r.Name, types.MergePatchType, policy.CancelPatch, metav1.PatchOptions{})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("error cancelling %s/%s: %w", r.Namespace, r.Name, err)
-		}
-	}
-	return nil
 }

@@ -31,6 +31,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/mlpipe/mlpipe/pkg/events"
 	"github.com/mlpipe/mlpipe/pkg/policy"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
@@ -63,8 +64,9 @@ func newTestReceiver(objs ...runtime.Object) (*Receiver, *fake.Clientset, cache.
 		Routes: map[string]*Route{
 			"/churn": {Namespace: "ml", Pipeline: "churn", Filter: events.Filter{Bucket: "uploads", Prefix: "incoming/", Suffix: ".csv"},
 				Auth: events.Auth{Token: []byte(token)}},
-			"/hmac":   {Namespace: "ml", Pipeline: "churn", Auth: events.Auth{HMACKey: []byte("k3y")}},
-			"/forbid": {Namespace: "ml", Pipeline: "churn", Policy: policy.Forbid, Auth: events.Auth{Token: []byte(token)}},
+			"/hmac":    {Namespace: "ml", Pipeline: "churn", Auth: events.Auth{HMACKey: []byte("k3y")}},
+			"/forbid":  {Namespace: "ml", Pipeline: "churn", Policy: policy.Forbid, Auth: events.Auth{Token: []byte(token)}},
+			"/replace": {Namespace: "ml", Pipeline: "churn", Policy: policy.Replace, Auth: events.Auth{Token: []byte(token)}},
 			"/marker": {Namespace: "ml", Pipeline: "churn", Filter: events.Filter{Prefix: "churn/", Suffix: ".csv", Marker: "_SUCCESS"},
 				Auth: events.Auth{Token: []byte(token)}},
 		},
@@ -152,6 +154,25 @@ func TestReceiverAcknowledgesWithoutRun(t *testing.T) {
 	rec, resp := post(t, rc, "/marker", body(t, "minio-put-marker.json"), bearer)
 	if rec.Code != http.StatusOK || !resp.Results[0].Created || resp.Results[0].URI != "s3://datasets/churn/2024-11-01/" {
 		t.Errorf("marker: %d %+v", rec.Code, resp)
+	}
+}
+
+func TestReceiverReplaceCancelsRunningFinally(t *testing.T) {
+	active := &v1.PipelineRun{ObjectMeta: metav1.ObjectMeta{Name: "churn-manual", Namespace: "ml", Labels: map[string]string{"tekton.dev/pipeline": "churn"}}}
+	rc, client, _ := newTestReceiver(active)
+	rec, resp := post(t, rc, "/replace", body(t, "aws-put.json"), bearer)
+	if rec.Code != http.StatusOK || len(resp.Results) != 1 || !resp.Results[0].Created {
+		t.Fatalf("%d %+v, want the new run created", rec.Code, resp)
+	}
+	var patches []string
+	for _, a := range client.Actions() {
+		if p, ok := a.(k8stesting.PatchAction); ok {
+			patches = append(patches, p.GetName()+" "+string(p.GetPatchType())+" "+string(p.GetPatch()))
+		}
+	}
+	want := []string{`churn-manual application/merge-patch+json {"spec":{"status":"CancelledRunFinally"}}`}
+	if diff := cmp.Diff(want, patches); diff != "" {
+		t.Errorf("patches (-want +got):\n%s", diff)
 	}
 }
 

@@ -233,10 +233,8 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, s *v1alpha1.PipelineSche
 		s.Status.WindowStart = &metav1.Time{Time: slot}
 		return next, r.prune(ctx, s, owned)
 	case policy.CancelThenStart:
-		for _, a := range decision.Cancel {
-			if _, err := r.Tekton.TektonV1().PipelineRuns(a.Namespace).Patch(ctx, a.Name, types.MergePatchType, policy.CancelPatch, metav1.PatchOptions{}); err != nil && !apierrors.IsNotFound(err) {
-				return next, fmt.Errorf("error cancelling PipelineRun %s for Replace: %w", a.Name, err)
-			}
+		if err := policy.Cancel(ctx, r.Tekton, decision.Cancel); err != nil {
+			return next, fmt.Errorf("concurrencyPolicy Replace: %w", err)
 		}
 		r.Recorder.Eventf(s, corev1.EventTypeNormal, ReasonReplaced, "slot %s: %s", slot.UTC().Format(time.RFC3339), decision.Reason)
 	}

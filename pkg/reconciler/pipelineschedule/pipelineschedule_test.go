@@ -37,6 +37,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -182,6 +183,18 @@ func (f *fixture) verbs(verb string) []string {
 	return names
 }
 
+// patches lists the PipelineRun patches sent, as "name type body", sorted.
+func (f *fixture) patches() []string {
+	var out []string
+	for _, a := range f.tekton.Actions() {
+		if p, ok := a.(k8stesting.PatchAction); ok && a.GetResource().Resource == "pipelineruns" {
+			out = append(out, p.GetName()+" "+string(p.GetPatchType())+" "+string(p.GetPatch()))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 func (f *fixture) events() []string {
 	var out []string
 	for {
@@ -268,7 +281,7 @@ func TestReconcileSlots(t *testing.T) {
 		},
 		now:         t0.Add(5 * time.Minute),
 		wantCreated: []string{runName(t0.Add(5 * time.Minute))},
-		wantPatched: []string{"churn-manual"},
+		wantPatched: []string{`churn-manual application/merge-patch+json {"spec":{"status":"CancelledRunFinally"}}`},
 		wantEvent:   ReasonReplaced,
 	}, {
 		name:  "Allow starts regardless",
@@ -314,7 +327,7 @@ func TestReconcileSlots(t *testing.T) {
 			if diff := cmp.Diff(tt.wantCreated, f.created()); diff != "" {
 				t.Errorf("created (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tt.wantPatched, f.verbs("patch")); diff != "" {
+			if diff := cmp.Diff(tt.wantPatched, f.patches()); diff != "" {
 				t.Errorf("patched (-want +got):\n%s", diff)
 			}
 			events := strings.Join(f.events(), "\n")

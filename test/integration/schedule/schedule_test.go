@@ -335,8 +335,8 @@ func TestSchedulePoliciesWithTektonController(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if pr.Spec.Status != pipelinev1.PipelineRunSpecStatusCancelled || !pr.IsCancelled() {
-					t.Errorf("Replace: first run spec.status=%q, condition %v; want Tekton to have cancelled it", pr.Spec.Status, pr.Status.GetCondition("Succeeded"))
+				if cond := pr.Status.GetCondition("Succeeded"); pr.Spec.Status != pipelinev1.PipelineRunSpecStatusCancelledRunFinally || cond.GetReason() != pipelinev1.PipelineRunReasonCancelled.String() {
+					t.Errorf("Replace: first run spec.status=%q, condition %v; want CancelledRunFinally and Tekton to have cancelled it", pr.Spec.Status, cond)
 				}
 			}
 			if tt.wantSkipped {

@@ -53,7 +53,8 @@ const (
 	AllowConcurrent ConcurrencyPolicy = "Allow"
 	// ForbidConcurrent skips the slot while a run is active.
 	ForbidConcurrent ConcurrencyPolicy = "Forbid"
-	// ReplaceConcurrent cancels the active runs gracefully and starts the slot's run.
+	// ReplaceConcurrent cancels the active runs with Tekton's CancelledRunFinally (their finally tasks, the
+	// alert, still run; see policy.Cancel) and starts the slot's run.
 	ReplaceConcurrent ConcurrencyPolicy = "Replace"
 )
 
