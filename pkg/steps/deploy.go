@@ -22,11 +22,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -35,6 +37,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/yaml"
 
 	"github.com/mlpipe/mlpipe/pkg/clusteraccess"
@@ -46,21 +49,41 @@ var InferenceServiceGVR = schema.GroupVersionResource{Group: "serving.kserve.io"
 // FieldManager is the server-side apply field manager of deploy.
 const FieldManager = "mlpipe"
 
+// Deploy targets: what `step deploy --target` serves the model with.
+const (
+	// TargetKServe applies a KServe InferenceService (the default).
+	TargetKServe = "kserve"
+	// TargetKubernetes applies a Deployment and a Service, for clusters without KServe.
+	TargetKubernetes = "kubernetes"
+)
+
 // DeployOptions are the flags of `step deploy`.
 type DeployOptions struct {
+	// Target is TargetKServe or TargetKubernetes.
+	Target string
 	// ModelURI is the registered model.json to serve.
 	ModelURI string
-	// Name and Namespace name the InferenceService.
+	// Name names the InferenceService, or the Deployment and the Service; it is also the served model's name.
 	Name string
-	// Namespace is the InferenceService's namespace.
+	// Namespace is where they live.
 	Namespace string
 	// Image is the predictor image; it must contain mlpipe-step.
 	Image string
-	// CanaryPercent routes this share of traffic to the new revision (0 = all).
+	// CanaryPercent routes this share of traffic to the new revision (0 = all); kserve only.
 	CanaryPercent int
-	// Timeout bounds the wait for Ready.
+	// Replicas is the number of predictor Pods; kubernetes only.
+	Replicas int
+	// Resources are the predictor container's requests and limits; kubernetes only.
+	Resources corev1.ResourceRequirements
+	// S3Endpoint and S3Region are the predictor's AWS_ENDPOINT_URL and AWS_REGION (empty: not set). The command
+	// takes them from its own environment, which the Task sets from its s3-endpoint and s3-region params.
+	S3Endpoint, S3Region string
+	// S3SecretName names the Secret whose AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY the predictor reads
+	// s3:// models with (optional keys; empty: none).
+	S3SecretName string
+	// Timeout bounds the wait for Ready (kserve) or for the completed rollout (kubernetes).
 	Timeout time.Duration
-	// DryRun prints the InferenceService instead of applying it.
+	// DryRun prints the objects instead of applying them.
 	DryRun bool
 	// ServiceAccount is the predictor's service account (e.g. one carrying S3 credentials).
 	ServiceAccount string
@@ -68,33 +91,45 @@ type DeployOptions struct {
 	EnvFromSecret string
 	// ResultsDir receives the Tekton results.
 	ResultsDir string
-	// PollInterval is how often the Ready condition is checked; 0 means 2s.
+	// PollInterval is how often the Ready condition or the rollout is checked; 0 means 2s.
 	PollInterval time.Duration
+	// Clock times the rollout wait of the kubernetes target; nil is the real clock.
+	Clock clock.Clock
 }
 
 func newDeployCommand() *cobra.Command {
 	o := &DeployOptions{}
 	cmd := &cobra.Command{
 		Use:   "deploy",
-		Short: "Deploy a registered model as a KServe InferenceService",
-		Long: "Renders a serving.kserve.io/v1beta1 InferenceService whose predictor runs\n" +
+		Short: "Deploy a registered model as a KServe InferenceService, or as a Deployment and a Service",
+		Long: "--target=kserve (the default) renders a serving.kserve.io/v1beta1 InferenceService whose predictor runs\n" +
 			"`mlpipe-step serve --model <uri> --name <name>` on --image, applies it with server-side apply and waits\n" +
 			"until it is Ready. Result: endpoint, the InferenceService's status.url.\n\n" +
+			"--target=kubernetes needs no KServe: it server-side applies a Deployment (--replicas Pods running the same\n" +
+			"predictor, rolling update without unavailability) and a Service (port 80), both named --name, and waits\n" +
+			"until the rollout is complete; a predictor of the new version that crashes fails the step at once with\n" +
+			"its own error. Result: endpoint, http://<name>.<namespace>.svc.cluster.local/v2/models/<name>/infer.\n\n" +
+			"The predictor reads s3:// models with this step's AWS_ENDPOINT_URL and AWS_REGION and the keys\n" +
+			"AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY of the Secret --s3-secret-name (in --namespace).\n\n" +
 			"It applies only inside a Pod (in-cluster config) or when asked in words: --dry-run=false applies to the\n" +
 			"cluster KUBECONFIG (or ~/.kube/config) names. Anywhere else it prints the YAML, says on stderr that it did\n" +
-			"not apply it, and writes as endpoint the URL the InferenceService would get in the cluster.\n" +
+			"not apply it, and writes as endpoint the URL the model would get in the cluster.\n" +
 			"With " + clusteraccess.EnvVar + "=none (set by `mlpipe run` for every step) it never contacts a cluster,\n" +
 			"whatever --dry-run says; `mlpipe run --deploy-to-cluster` sets " + clusteraccess.EnvVar + "=kubeconfig instead,\n" +
 			"with which --dry-run=auto applies to the cluster KUBECONFIG names.",
 		Args: cobra.NoArgs,
 	}
+	cmd.Flags().StringVar(&o.Target, "target", TargetKServe, "what serves the model: kserve (an InferenceService) or kubernetes (a Deployment and a Service)")
 	cmd.Flags().StringVar(&o.ModelURI, "model-uri", "", "URI of the registered model.json")
-	cmd.Flags().StringVar(&o.Name, "name", "", "InferenceService name (also the served model name)")
-	cmd.Flags().StringVar(&o.Namespace, "namespace", "", "InferenceService namespace (default: the pod's own namespace, else \"default\")")
+	cmd.Flags().StringVar(&o.Name, "name", "", "name of the InferenceService, or of the Deployment and the Service (also the served model name)")
+	cmd.Flags().StringVar(&o.Namespace, "namespace", "", "namespace to deploy into (default: the pod's own namespace, else \"default\")")
 	cmd.Flags().StringVar(&o.Image, "image", "", "predictor image containing mlpipe-step")
-	cmd.Flags().IntVar(&o.CanaryPercent, "canary-percent", 0, "percent of traffic for the new revision (0 = all traffic)")
-	cmd.Flags().DurationVar(&o.Timeout, "timeout", 5*time.Minute, "how long to wait for the InferenceService to be Ready")
-	dryRun := cmd.Flags().String("dry-run", "auto", "true: print the InferenceService YAML, do not apply it; "+
+	cmd.Flags().IntVar(&o.CanaryPercent, "canary-percent", 0, "kserve: percent of traffic for the new revision (0 = all traffic)")
+	cmd.Flags().IntVar(&o.Replicas, "replicas", 1, "kubernetes: number of predictor Pods")
+	resources := cmd.Flags().String("resources", "", `kubernetes: the predictor container's resources as JSON, e.g. {"requests":{"cpu":"100m"},"limits":{"memory":"256Mi"}}`)
+	cmd.Flags().StringVar(&o.S3SecretName, "s3-secret-name", "", "Secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the predictor's s3:// model (optional keys)")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", 5*time.Minute, "how long to wait for the InferenceService to be Ready, or the rollout to complete")
+	dryRun := cmd.Flags().String("dry-run", "auto", "true: print the YAML, do not apply it; "+
 		"false: apply it (in-cluster config, else the cluster KUBECONFIG names); "+
 		"auto: apply only when running in a Pod, else print and do not apply")
 	cmd.Flags().Lookup("dry-run").NoOptDefVal = "true"
@@ -102,6 +137,11 @@ func newDeployCommand() *cobra.Command {
 	cmd.Flags().StringVar(&o.EnvFromSecret, "env-from-secret", "", "Secret whose keys become the predictor's environment")
 	addResultsDirFlag(cmd, &o.ResultsDir)
 	cmd.RunE = runE([]string{"model-uri", "name", "image"}, func(cmd *cobra.Command) error {
+		var err error
+		if o.Resources, err = ParseResources(*resources); err != nil {
+			return err
+		}
+		o.S3Endpoint, o.S3Region = s3EndpointFromEnv(), os.Getenv("AWS_REGION")
 		dyn, notApplied, err := deployClient(o, *dryRun)
 		if err != nil {
 			return err
@@ -126,7 +166,7 @@ func deployClient(o *DeployOptions, mode string) (dynamic.Interface, string, err
 	if err != nil {
 		return nil, "", err
 	}
-	apply, why, err := applyDecision(mode, access, inPod())
+	apply, why, err := applyDecision(mode, access, inPod(), o.objects())
 	if err != nil || !apply {
 		o.DryRun = true
 		return nil, why, err
@@ -142,20 +182,28 @@ func deployClient(o *DeployOptions, mode string) (dynamic.Interface, string, err
 	return dyn, "", nil
 }
 
+// objects names what deploy applies, for messages.
+func (o *DeployOptions) objects() string {
+	if o.Target == TargetKubernetes {
+		return "the Deployment and the Service"
+	}
+	return "the InferenceService"
+}
+
 // applyDecision is the rule of deploy: a local command never touches a cluster unless the user asked in words
-// that say so. It reports whether to apply and, when not, the line that says why.
-func applyDecision(mode string, access clusteraccess.Access, inPod bool) (apply bool, why string, err error) {
+// that say so. It reports whether to apply and, when not, the line that says why; what names the objects.
+func applyDecision(mode string, access clusteraccess.Access, inPod bool, what string) (apply bool, why string, err error) {
 	switch {
 	case mode != "true" && mode != "false" && mode != "auto":
 		return false, "", fmt.Errorf("invalid --dry-run %q: want true, false or auto", mode)
 	case mode == "true":
-		return false, "--dry-run: printed the InferenceService, did NOT apply it", nil
+		return false, "--dry-run: printed " + what + ", did NOT apply it", nil
 	case access == clusteraccess.None:
 		return false, "local run: printed, not applied; `mlpipe run --deploy-to-cluster` applies it to the cluster KUBECONFIG names", nil
 	case mode == "false", inPod, access == clusteraccess.Kubeconfig:
 		return true, "", nil
 	default:
-		return false, "not in a Pod: printed the InferenceService, did NOT apply it; --dry-run=false applies it to the cluster KUBECONFIG names", nil
+		return false, "not in a Pod: printed " + what + ", did NOT apply it; --dry-run=false applies it to the cluster KUBECONFIG names", nil
 	}
 }
 
@@ -177,7 +225,7 @@ func restConfig() (*rest.Config, error) {
 	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(clientcmd.NewDefaultClientConfigLoadingRules(), &clientcmd.ConfigOverrides{})
 	cfg, err = loader.ClientConfig()
 	if err != nil {
-		return nil, fmt.Errorf("no reachable cluster (not in a pod, and KUBECONFIG gives no usable config: %v); use --dry-run to print the InferenceService", err)
+		return nil, fmt.Errorf("no reachable cluster (not in a pod, and KUBECONFIG gives no usable config: %v); use --dry-run to print what deploy would apply", err)
 	}
 	return cfg, nil
 }
@@ -185,8 +233,11 @@ func restConfig() (*rest.Config, error) {
 // podNamespaceFile holds the namespace of the pod a step runs in.
 var podNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
-// Validate checks the options; an empty namespace becomes the pod's own (or "default").
+// Validate checks the options; an empty namespace becomes the pod's own (or "default"), an empty target kserve.
 func (o *DeployOptions) Validate() error {
+	if o.Target == "" {
+		o.Target = TargetKServe
+	}
 	if o.Namespace == "" {
 		o.Namespace = "default"
 		if ns, err := os.ReadFile(podNamespaceFile); err == nil && len(strings.TrimSpace(string(ns))) > 0 {
@@ -194,6 +245,17 @@ func (o *DeployOptions) Validate() error {
 		}
 	}
 	var errs []error
+	if o.Target != TargetKServe && o.Target != TargetKubernetes {
+		errs = append(errs, fmt.Errorf("invalid --target %q: want %s or %s", o.Target, TargetKServe, TargetKubernetes))
+	}
+	if o.Target == TargetKubernetes && (o.Replicas < 1 || o.Replicas > math.MaxInt32) {
+		errs = append(errs, fmt.Errorf("--replicas must be between 1 and %d, got %d", math.MaxInt32, o.Replicas))
+	}
+	if o.S3SecretName != "" {
+		for _, msg := range validation.IsDNS1123Subdomain(o.S3SecretName) {
+			errs = append(errs, fmt.Errorf("invalid --s3-secret-name %q: %s", o.S3SecretName, msg))
+		}
+	}
 	for _, msg := range validation.IsDNS1035Label(o.Name) {
 		errs = append(errs, fmt.Errorf("invalid --name %q: %s", o.Name, msg))
 	}
@@ -220,6 +282,7 @@ func RenderInferenceService(o *DeployOptions) *unstructured.Unstructured {
 		"readinessProbe": map[string]any{
 			"httpGet": map[string]any{"path": "/v2/health/ready", "port": int64(8080)},
 		},
+		"env": toUnstructuredList(predictorEnv(o)),
 		"securityContext": map[string]any{
 			"allowPrivilegeEscalation": false,
 			"runAsNonRoot":             true,
@@ -252,12 +315,16 @@ func RenderInferenceService(o *DeployOptions) *unstructured.Unstructured {
 	}}
 }
 
-// Deploy runs the deploy step: with DryRun it prints the YAML to out and returns the URL the InferenceService
-// would get in the cluster (nothing was applied; the result is written anyway because later tasks may reference
-// it); otherwise it applies through dyn and waits for Ready, returning status.url.
+// Deploy runs the deploy step: with DryRun it prints the YAML to out and returns the URL the model would get in
+// the cluster (nothing was applied; the result is written anyway because later tasks may reference it);
+// otherwise it applies through dyn and waits for Ready (kserve: returning status.url) or for the completed
+// rollout (kubernetes: returning the Service's URL).
 func Deploy(ctx context.Context, o *DeployOptions, dyn dynamic.Interface, out, log io.Writer) (string, error) {
 	if err := o.Validate(); err != nil {
 		return "", err
+	}
+	if o.Target == TargetKubernetes {
+		return deployKubernetes(ctx, o, dyn, out, log)
 	}
 	isvc := RenderInferenceService(o)
 	if o.DryRun {
@@ -266,7 +333,7 @@ func Deploy(ctx context.Context, o *DeployOptions, dyn dynamic.Interface, out, l
 			return "", err
 		}
 		_, _ = out.Write(y)
-		return fmt.Sprintf("http://%s.%s.svc.cluster.local/v2/models/%s/infer", o.Name, o.Namespace, o.Name), nil
+		return ServiceEndpoint(o.Name, o.Namespace), nil
 	}
 	if dyn == nil {
 		return "", errors.New("no Kubernetes client")

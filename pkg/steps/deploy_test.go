@@ -26,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/mlpipe/mlpipe/pkg/clusteraccess"
 	"github.com/mlpipe/mlpipe/pkg/clusteraccess/clusteraccesstest"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -155,11 +156,19 @@ func TestDeployPrintsWithoutContactingCluster(t *testing.T) {
 		access     clusteraccess.Access
 		flags      []string
 		wantStderr string
+		// wantKinds are the kinds of the printed YAML documents; nil means the InferenceService.
+		wantKinds []string
 	}{
 		{name: "auto outside a pod", wantStderr: "not in a Pod: printed the InferenceService, did NOT apply it; --dry-run=false applies"},
 		{name: "local run, auto", access: clusteraccess.None, wantStderr: "local run: printed, not applied; `mlpipe run --deploy-to-cluster`"},
 		{name: "local run, --dry-run=false", access: clusteraccess.None, flags: []string{"--dry-run=false"}, wantStderr: "local run: printed, not applied"},
 		{name: "--dry-run", access: clusteraccess.Kubeconfig, flags: []string{"--dry-run"}, wantStderr: "did NOT apply"},
+		{name: "kubernetes, auto outside a pod", flags: []string{"--target=kubernetes"},
+			wantStderr: "not in a Pod: printed the Deployment and the Service, did NOT apply it", wantKinds: []string{"Deployment", "Service"}},
+		{name: "kubernetes, local run, --dry-run=false", access: clusteraccess.None, flags: []string{"--target=kubernetes", "--dry-run=false"},
+			wantStderr: "local run: printed, not applied", wantKinds: []string{"Deployment", "Service"}},
+		{name: "kubernetes, --dry-run", access: clusteraccess.Kubeconfig, flags: []string{"--target", "kubernetes", "--dry-run"},
+			wantStderr: "--dry-run: printed the Deployment and the Service, did NOT apply it", wantKinds: []string{"Deployment", "Service"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,9 +177,12 @@ func TestDeployPrintsWithoutContactingCluster(t *testing.T) {
 			if got := srv.Requests(); len(got) != 0 {
 				t.Errorf("the API server got %d requests, want none: %v", len(got), got)
 			}
-			var obj map[string]any
-			if err := yaml.Unmarshal([]byte(r.stdout), &obj); err != nil || obj["kind"] != "InferenceService" {
-				t.Errorf("stdout is not the InferenceService (%v):\n%s", err, r.stdout)
+			wantKinds := tt.wantKinds
+			if wantKinds == nil {
+				wantKinds = []string{"InferenceService"}
+			}
+			if diff := cmp.Diff(wantKinds, yamlKinds(t, r.stdout)); diff != "" {
+				t.Errorf("printed kinds (-want +got):\n%s\n%s", diff, r.stdout)
 			}
 			if !strings.Contains(r.stderr, tt.wantStderr) {
 				t.Errorf("stderr = %q, want it to contain %q", r.stderr, tt.wantStderr)
@@ -184,22 +196,27 @@ func TestDeployPrintsWithoutContactingCluster(t *testing.T) {
 
 // TestDeployContactsClusterWhenAsked proves the recording server sees an apply, so the test above can fail.
 func TestDeployContactsClusterWhenAsked(t *testing.T) {
+	const isvc = "PATCH /apis/serving.kserve.io/v1beta1/namespaces/serving/inferenceservices/churn"
+	const deployment = "PATCH /apis/apps/v1/namespaces/serving/deployments/churn"
 	tests := []struct {
-		name   string
-		access clusteraccess.Access
-		flags  []string
+		name             string
+		access           clusteraccess.Access
+		flags            []string
+		wantErr, wantReq string
 	}{
-		{name: "--dry-run=false", flags: []string{"--dry-run=false"}},
-		{name: "mlpipe run --deploy-to-cluster, auto", access: clusteraccess.Kubeconfig},
+		{name: "--dry-run=false", flags: []string{"--dry-run=false"}, wantErr: "error applying InferenceService serving/churn", wantReq: isvc},
+		{name: "mlpipe run --deploy-to-cluster, auto", access: clusteraccess.Kubeconfig, wantErr: "error applying InferenceService serving/churn", wantReq: isvc},
+		{name: "kubernetes, --dry-run=false", flags: []string{"--target=kubernetes", "--dry-run=false"}, wantErr: "error applying Deployment serving/churn", wantReq: deployment},
+		{name: "kubernetes, mlpipe run --deploy-to-cluster", access: clusteraccess.Kubeconfig, flags: []string{"--target=kubernetes"}, wantErr: "error applying Deployment serving/churn", wantReq: deployment},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := setupCluster(t, tt.access)
 			r := runStep(t, append(deployArgs, tt.flags...)...)
-			if r.err == nil || !strings.Contains(r.err.Error(), "error applying InferenceService serving/churn") {
-				t.Errorf("err = %v, want the refused apply", r.err)
+			if r.err == nil || !strings.Contains(r.err.Error(), tt.wantErr) {
+				t.Errorf("err = %v, want the refused apply %q", r.err, tt.wantErr)
 			}
-			want := "PATCH /apis/serving.kserve.io/v1beta1/namespaces/serving/inferenceservices/churn"
+			want := tt.wantReq
 			if got := srv.Requests(); !slices.Contains(got, want) {
 				t.Errorf("requests = %v, want %q", got, want)
 			}
@@ -236,7 +253,7 @@ func TestApplyDecision(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s/access=%q/inPod=%t", tt.mode, tt.access, tt.inPod), func(t *testing.T) {
-			apply, why, err := applyDecision(tt.mode, tt.access, tt.inPod)
+			apply, why, err := applyDecision(tt.mode, tt.access, tt.inPod, "the InferenceService")
 			if err != nil || apply != tt.want || (why == "") == !apply {
 				t.Errorf("applyDecision = %t, %q, %v; want %t, and a reason exactly when not applying", apply, why, err, tt.want)
 			}
