@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/utils/clock"
 )
 
 // ServeOptions are the flags of `step serve`.
@@ -43,12 +44,17 @@ type ServeOptions struct {
 	Name string
 	// Addr is the listen address.
 	Addr string
+	// DrainDelay is how long the server keeps answering after it was told to stop, reporting not ready, before
+	// it shuts down: time for a Service to stop routing to a terminating Pod, so that a rollout fails no request.
+	DrainDelay time.Duration
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout time.Duration
 	// MaxBodyBytes bounds an infer request's body.
 	MaxBodyBytes int64
 	// Ready, when set, receives the bound address once the server accepts connections.
 	Ready func(addr net.Addr)
+	// Clock times the drain; nil is the real clock.
+	Clock clock.Clock
 }
 
 func newServeCommand() *cobra.Command {
@@ -61,12 +67,14 @@ func newServeCommand() *cobra.Command {
 			"raw column (named after the column, shape [N]) or as one tensor of shape [N, C] holding whole rows in the\n" +
 			"column order of the model's metadata (BYTES for mixed rows, FP32/FP64 when every column is numeric).\n" +
 			"The response has outputs predicted_class (BYTES [N]) and probabilities (FP64 [N, K], classes in the order\n" +
-			"of parameters.classes). Shuts down gracefully on SIGTERM/SIGINT.",
+			"of parameters.classes). On SIGTERM/SIGINT it reports not ready, keeps answering for --drain-delay, then shuts\n" +
+			"down gracefully. --model reads file://, a path or s3:// (with the AWS_* environment, as every step).",
 		Args: cobra.NoArgs,
 	}
 	cmd.Flags().StringVar(&o.Model, "model", "", "URI of model.json (or its directory)")
 	cmd.Flags().StringVar(&o.Name, "name", "", "model name used in the URL paths")
 	cmd.Flags().StringVar(&o.Addr, "addr", ":8080", "listen address")
+	cmd.Flags().DurationVar(&o.DrainDelay, "drain-delay", 0, "how long to keep answering, not ready, after SIGTERM before shutting down")
 	cmd.Flags().DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "graceful shutdown timeout")
 	cmd.Flags().Int64Var(&o.MaxBodyBytes, "max-body-bytes", 32<<20, "largest accepted request body")
 	cmd.RunE = runE([]string{"model", "name"}, func(cmd *cobra.Command) error {
@@ -104,6 +112,19 @@ func Serve(ctx context.Context, o *ServeOptions, log io.Writer) error {
 	case <-ctx.Done():
 	}
 	h.ready.Store(false)
+	if o.DrainDelay > 0 {
+		clk := o.Clock
+		if clk == nil {
+			clk = clock.RealClock{}
+		}
+		fmt.Fprintf(log, "not ready; draining for %s\n", o.DrainDelay)
+		select {
+		case err := <-errc:
+			return fmt.Errorf("server stopped: %w", err)
+		case <-clk.After(o.DrainDelay):
+		}
+	}
+	h.stopping.Store(true)
 	fmt.Fprintln(log, "shutting down")
 	timeout := o.ShutdownTimeout
 	if timeout <= 0 {
@@ -125,8 +146,11 @@ type Server struct {
 	model   *Model
 	name    string
 	maxBody int64
-	ready   atomic.Bool
-	mux     *http.ServeMux
+	// ready is what the readiness endpoints report; it turns false when the server is told to stop.
+	ready atomic.Bool
+	// stopping turns true after the drain, when infer requests are refused.
+	stopping atomic.Bool
+	mux      *http.ServeMux
 	// colIndex maps a raw column name to its position in the schema.
 	colIndex map[string]int
 }
@@ -276,7 +300,7 @@ func (e *requestError) Error() string { return e.msg }
 func badRequest(format string, args ...any) error { return &requestError{fmt.Sprintf(format, args...)} }
 
 func (s *Server) handleInfer(w http.ResponseWriter, r *http.Request) {
-	if !s.ready.Load() {
+	if s.stopping.Load() {
 		writeError(w, http.StatusServiceUnavailable, "model %q is shutting down", s.name)
 		return
 	}
