@@ -54,11 +54,34 @@ func concat(files []File) []byte {
 	return buf.Bytes()
 }
 
+// goldenSpecs are specs under testdata/ rendered by TestGenerateGolden beside the examples.
+var goldenSpecs = []string{"deploy-kubernetes"}
+
+func loadTestdata(t testing.TB, name string) *spec.MLPipeline {
+	t.Helper()
+	p, err := spec.LoadFile(filepath.Join("testdata", name, "mlpipe.yaml"))
+	if err != nil {
+		t.Fatalf("loading testdata spec %s: %v", name, err)
+	}
+	return p
+}
+
 func TestGenerateGolden(t *testing.T) {
+	type source struct {
+		name string
+		load func(testing.TB, string) *spec.MLPipeline
+	}
+	var sources []source
 	for _, ex := range examples {
+		sources = append(sources, source{ex, loadExample})
+	}
+	for _, name := range goldenSpecs {
+		sources = append(sources, source{name, loadTestdata})
+	}
+	for _, src := range sources {
 		for _, when := range []string{WhenResult, WhenCEL} {
-			t.Run(ex+"-"+when, func(t *testing.T) {
-				out, err := Generate(context.Background(), loadExample(t, ex), Options{When: when})
+			t.Run(src.name+"-"+when, func(t *testing.T) {
+				out, err := Generate(context.Background(), src.load(t, src.name), Options{When: when})
 				if err != nil {
 					t.Fatalf("Generate: %v", err)
 				}

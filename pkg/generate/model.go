@@ -175,11 +175,14 @@ func stepParams(step string, p *spec.MLPipeline, extra []string) []Param {
 	case "deploy":
 		return []Param{
 			req("model-uri", "URI of the registered model version."),
-			req("name", "Name of the InferenceService."),
-			def("namespace", "", "Namespace of the InferenceService (empty: the TaskRun's namespace)."),
+			req("name", "Name of the InferenceService, or of the Deployment and the Service (target kubernetes); also the served model's name."),
+			def("namespace", "", "Namespace to deploy into (empty: the TaskRun's namespace)."),
 			req("serving-image", "Image whose mlpipe-step serve answers inference requests."),
-			def("canary-percent", "0", "Traffic share for the new revision (0: all traffic)."),
-			def("timeout", "10m", "How long to wait for the InferenceService to become Ready."),
+			def("target", spec.TargetKServe, "What serves the model: kserve (a KServe InferenceService) or kubernetes (a Deployment and a Service, no KServe needed)."),
+			def("canary-percent", "0", "Target kserve: traffic share for the new revision (0: all traffic)."),
+			def("replicas", strconv.Itoa(spec.DefaultReplicas), "Target kubernetes: number of predictor Pods."),
+			def("resources", "", `Target kubernetes: the predictor container's resources as JSON, e.g. `+"`"+`{"requests":{"cpu":"100m"},"limits":{"memory":"256Mi"}}`+"`"+` (empty: none).`),
+			def("timeout", "10m", "How long to wait for the InferenceService to become Ready, or for the rollout to complete."),
 		}
 	case "alert":
 		return []Param{
@@ -209,16 +212,17 @@ func stepArgs(step string, extra []string) []string {
 	case "register":
 		return []string{"--store=$(params.store)", "--model-name=$(params.model-name)", "--model=$(params.model-uri)", "--metrics=$(params.metrics-uri)", "--dataset-digest=$(params.dataset-digest)", "--pipeline-run=$(params.pipeline-run)", "$(params.hyperparams[*])"}
 	case "deploy":
-		return []string{"--model-uri=$(params.model-uri)", "--name=$(params.name)", "--namespace=$(params.namespace)", "--image=$(params.serving-image)", "--canary-percent=$(params.canary-percent)", "--timeout=$(params.timeout)"}
+		return []string{"--target=$(params.target)", "--model-uri=$(params.model-uri)", "--name=$(params.name)", "--namespace=$(params.namespace)", "--image=$(params.serving-image)", "--canary-percent=$(params.canary-percent)", "--replicas=$(params.replicas)", "--resources=$(params.resources)", "--s3-secret-name=$(params.s3-secret-name)", "--timeout=$(params.timeout)"}
 	case "alert":
 		return []string{"--pipeline-run=$(params.pipeline-run)", "--status=$(params.status)", "--metric=$(params.metric)", "--threshold=$(params.threshold)", "--metrics-file=$(workspaces.artifacts.path)/metrics/metrics.json", "--errors-dir=$(workspaces.artifacts.path)/errors", "$(params.task-statuses[*])"}
 	}
 	return nil
 }
 
-// usesStorage says which steps read or write URIs that may be s3://.
+// usesStorage says which steps read or write URIs that may be s3://. Deploy passes its S3 settings on to the
+// predictor, which reads the registered model.
 func usesStorage(step string) bool {
-	return step != "alert" && step != "deploy"
+	return step != "alert"
 }
 
 // extraParams are the spec.params that are not built-in hyperparameters: they go to the train step.

@@ -17,6 +17,7 @@ limitations under the License.
 package generate
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -171,14 +172,23 @@ func newPlan(p *spec.MLPipeline, opts Options) *plan {
 			}
 		case "deploy":
 			t.When = gate
-			ks := p.Spec.Deploy.KServe
-			canary := 0
-			if ks.CanaryTrafficPercent != nil {
-				canary = *ks.CanaryTrafficPercent
-			}
+			d := p.Spec.Deploy
 			t.Params = []ParamValue{
-				pv("model-uri", "$(tasks.register.results.model-uri)"), pv("name", ks.Name), pv("namespace", ks.Namespace),
-				pv("serving-image", opts.StepImage), pv("canary-percent", strconv.Itoa(canary)),
+				pv("model-uri", "$(tasks.register.results.model-uri)"), pv("name", d.Name()), pv("namespace", d.Namespace()),
+				pv("serving-image", opts.StepImage), pv("target", d.Target()),
+			}
+			if ks := d.KServe; ks != nil {
+				canary := 0
+				if ks.CanaryTrafficPercent != nil {
+					canary = *ks.CanaryTrafficPercent
+				}
+				t.Params = append(t.Params, pv("canary-percent", strconv.Itoa(canary)))
+			}
+			if k := d.Kubernetes; k != nil {
+				t.Params = append(t.Params, pv("replicas", strconv.Itoa(*k.Replicas)))
+				if k.Resources != nil {
+					t.Params = append(t.Params, pv("resources", resourcesJSON(k.Resources)))
+				}
 			}
 		case "alert":
 			ref := p.Spec.Alert.Webhook.SecretRef
@@ -212,6 +222,19 @@ func newPlan(p *spec.MLPipeline, opts Options) *plan {
 	}
 	pl.pipeline = pd
 	return pl
+}
+
+// resourcesJSON is the deploy step's --resources: spec resources as a corev1.ResourceRequirements in JSON
+// (map keys sorted, so the rendering is stable).
+func resourcesJSON(r *spec.Resources) string {
+	data, err := json.Marshal(struct {
+		Limits   map[string]string `json:"limits,omitempty"`
+		Requests map[string]string `json:"requests,omitempty"`
+	}{r.Limits, r.Requests})
+	if err != nil {
+		panic(err) // maps of strings always marshal
+	}
+	return string(data)
 }
 
 func sortStrings(s []string) []string {

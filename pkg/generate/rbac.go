@@ -42,7 +42,7 @@ func RunnerServiceAccount(p *spec.MLPipeline) string {
 // namespaces that deploy into a shared one do not overwrite each other's binding.
 func runnerRoleName(p *spec.MLPipeline) string {
 	ns := p.Metadata.Namespace
-	if ns == "" || p.Spec.Deploy.KServe.Namespace == ns {
+	if ns == "" || p.Spec.Deploy.Namespace() == ns {
 		return RunnerServiceAccount(p)
 	}
 	return kmeta.ChildName(ns+"-"+p.Metadata.Name, "-runner")
@@ -54,24 +54,32 @@ type RBACData struct {
 	Name, Namespace string
 	// ServiceAccount names the ServiceAccount; RoleName the Role and the RoleBinding.
 	ServiceAccount, RoleName string
-	// DeployNamespace holds the Role and the RoleBinding: the InferenceService's namespace.
+	// DeployNamespace holds the Role and the RoleBinding: the namespace deploy applies to.
 	DeployNamespace string
 	// SubjectNamespace is the ServiceAccount's namespace as the RoleBinding names it: empty when the binding
 	// lives in the ServiceAccount's own namespace, "default" when the pipeline's namespace is not known.
 	SubjectNamespace string
-	// InferenceService is the one InferenceService the Role grants access to.
+	// Target is spec.deploy's target: spec.TargetKServe or spec.TargetKubernetes.
+	Target string
+	// Serving names what the Role grants access to: the InferenceService, or the Deployment and the Service.
+	Serving string
+	// InferenceService is Serving for the kserve target, empty for the kubernetes one.
 	InferenceService string
 }
 
 func newRBACData(p *spec.MLPipeline) *RBACData {
-	ks := p.Spec.Deploy.KServe
+	dep := p.Spec.Deploy
 	d := &RBACData{
 		Name: p.Metadata.Name, Namespace: p.Metadata.Namespace,
 		ServiceAccount:   RunnerServiceAccount(p),
 		RoleName:         runnerRoleName(p),
-		DeployNamespace:  ks.Namespace,
+		DeployNamespace:  dep.Namespace(),
 		SubjectNamespace: p.Metadata.Namespace,
-		InferenceService: ks.Name,
+		Target:           dep.Target(),
+		Serving:          dep.Name(),
+	}
+	if d.Target == spec.TargetKServe {
+		d.InferenceService = d.Serving
 	}
 	if d.Namespace == "" && d.DeployNamespace != "" {
 		d.SubjectNamespace = "default" // spec.MLPipeline.Warnings says to set metadata.namespace
@@ -89,7 +97,7 @@ type rbac struct {
 // rbacFile renders the runner's ServiceAccount, Role and RoleBinding (nil without spec.deploy), strictly decoded
 // into Kubernetes' own types and checked to refer to each other.
 func (r *Renderer) rbacFile(p *spec.MLPipeline) (*File, *rbac, error) {
-	if p.Spec.Deploy == nil || p.Spec.Deploy.KServe == nil {
+	if p.Spec.Deploy.Target() == "" {
 		return nil, nil, nil
 	}
 	d := newRBACData(p)
@@ -157,7 +165,7 @@ func (o *rbac) check(d *RBACData) error {
 		errs = append(errs, fmt.Errorf("%s: Role and RoleBinding must be named %s", RBACFile, d.RoleName))
 	}
 	if o.Role.Namespace != d.DeployNamespace || o.RoleBinding.Namespace != d.DeployNamespace {
-		errs = append(errs, fmt.Errorf("%s: Role and RoleBinding must be in the InferenceService's namespace %q", RBACFile, d.DeployNamespace))
+		errs = append(errs, fmt.Errorf("%s: Role and RoleBinding must be in the deploy namespace %q", RBACFile, d.DeployNamespace))
 	}
 	ref := o.RoleBinding.RoleRef
 	if ref.APIGroup != rbacv1.GroupName || ref.Kind != "Role" || ref.Name != o.Role.Name {

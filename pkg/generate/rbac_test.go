@@ -49,17 +49,36 @@ func deployTail(ns string) string {
 	return strings.Replace(registerDeploy, "%s", ns, 1)
 }
 
+// kubernetesTail deploys churn-pred with the kubernetes target, into ns when it is set.
+func kubernetesTail(ns string) string {
+	if ns != "" {
+		ns = ", namespace: " + ns
+	}
+	return "  register: {store: s3://models/churn}\n  deploy: {kubernetes: {name: churn-pred" + ns + "}}\n"
+}
+
 func TestRBACObjects(t *testing.T) {
-	wantRules := []rbacv1.PolicyRule{{
+	kserveRules := []rbacv1.PolicyRule{{
 		APIGroups: []string{"serving.kserve.io"}, Resources: []string{"inferenceservices"},
 		ResourceNames: []string{"churn-isvc"}, Verbs: []string{"get", "create", "patch"},
 	}}
+	// What deploy --target=kubernetes needs: apply (patch, and create on a missing object, which the API server
+	// authorizes with the object's name) the Deployment and the Service, read the Deployment, and list the
+	// predictor's ReplicaSets and Pods; nothing else, and names wherever a verb allows them.
+	kubernetesRules := []rbacv1.PolicyRule{
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, ResourceNames: []string{"churn-pred"}, Verbs: []string{"get", "create", "patch"}},
+		{APIGroups: []string{""}, Resources: []string{"services"}, ResourceNames: []string{"churn-pred"}, Verbs: []string{"create", "patch"}},
+		{APIGroups: []string{"apps"}, Resources: []string{"replicasets"}, Verbs: []string{"list"}},
+		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list"}},
+	}
 	tests := []struct {
 		name           string
 		metadata, tail string
 		// want* are the objects' namespace/name, and the RoleBinding subject's namespace.
 		wantSA, wantRole, wantSubjectNS string
 		wantWarnings                    int
+		// wantRules are the Role's rules; nil means kserveRules.
+		wantRules []rbacv1.PolicyRule
 	}{{
 		name:     "no namespaces: everything in the namespace applied to",
 		metadata: "{name: churn}", tail: deployTail(""),
@@ -82,6 +101,18 @@ func TestRBACObjects(t *testing.T) {
 		wantSA:        strings.Repeat("n", 63) + "/" + strings.Repeat("p", 40) + "-runner",
 		wantRole:      "serving/nnnnnnnnnnnnnnnnnnnnnnnn64783b9c75daf92c27a1eb11ef155d34-runner",
 		wantSubjectNS: strings.Repeat("n", 63),
+	}, {
+		name:     "kubernetes target in the pipeline's namespace",
+		metadata: "{name: churn, namespace: ml}", tail: kubernetesTail(""),
+		wantSA: "ml/churn-runner", wantRole: "ml/churn-runner", wantSubjectNS: "ml", wantRules: kubernetesRules,
+	}, {
+		name:     "kubernetes target in another namespace",
+		metadata: "{name: churn, namespace: ml}", tail: kubernetesTail("serving"),
+		wantSA: "ml/churn-runner", wantRole: "serving/ml-churn-runner", wantSubjectNS: "ml", wantRules: kubernetesRules,
+	}, {
+		name:     "kubernetes target in a namespace while the pipeline has none",
+		metadata: "{name: churn}", tail: kubernetesTail("serving"),
+		wantSA: "/churn-runner", wantRole: "serving/churn-runner", wantSubjectNS: "default", wantWarnings: 1, wantRules: kubernetesRules,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,6 +136,10 @@ func TestRBACObjects(t *testing.T) {
 				if len(n) > 63 {
 					t.Errorf("name %q has %d characters, more than 63", n, len(n))
 				}
+			}
+			wantRules := tt.wantRules
+			if wantRules == nil {
+				wantRules = kserveRules
 			}
 			if diff := cmp.Diff(wantRules, out.Role.Rules); diff != "" {
 				t.Errorf("Role rules (-want +got):\n%s", diff)
@@ -226,7 +261,7 @@ func TestRBACRejected(t *testing.T) {
 	}, {
 		name: "Role in the pipeline's namespace",
 		body: sa + strings.Replace(role, "namespace: serving", "namespace: ml", 1) + binding + "subjects: [{kind: ServiceAccount, name: fraud-runner, namespace: ml}]\n",
-		want: `must be in the InferenceService's namespace "serving"`,
+		want: `must be in the deploy namespace "serving"`,
 	}, {
 		name: "no ServiceAccount",
 		body: role + binding + "subjects: [{kind: ServiceAccount, name: fraud-runner, namespace: ml}]\n",
