@@ -185,7 +185,11 @@ func newPlan(p *spec.MLPipeline, opts Options) *plan {
 				t.Params = append(t.Params, pv("canary-percent", strconv.Itoa(canary)))
 			}
 			if k := d.Kubernetes; k != nil {
-				t.Params = append(t.Params, pv("replicas", strconv.Itoa(*k.Replicas)))
+				replicas := 1 // the spec's default, for a spec built in Go rather than loaded
+				if k.Replicas != nil {
+					replicas = *k.Replicas
+				}
+				t.Params = append(t.Params, pv("replicas", strconv.Itoa(replicas)))
 				if k.Resources != nil {
 					t.Params = append(t.Params, pv("resources", resourcesJSON(k.Resources)))
 				}

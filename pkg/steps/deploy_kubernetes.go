@@ -52,8 +52,12 @@ var (
 
 // Labels and annotations of the predictor's objects.
 const (
-	// NameLabel selects the predictor's Pods: the Deployment's selector and the Service's.
+	// NameLabel names the served model on the objects deploy applies.
 	NameLabel = "app.kubernetes.io/name"
+	// PredictorLabel selects the predictor's Pods: the Deployment's selector and the Service's. Not NameLabel:
+	// Tekton copies the Pipeline's labels (app.kubernetes.io/name: <pipeline>) onto every step Pod of its runs,
+	// so a Service selecting on it would route requests to the pipeline's own Pods (seen on the real node).
+	PredictorLabel = "mlpipe.dev/predictor"
 	// ManagedByLabel says mlpipe applied the object.
 	ManagedByLabel = "app.kubernetes.io/managed-by"
 	// ModelURIAnnotation records the served model on the objects and on the Pod template: a new model is a new
@@ -164,7 +168,7 @@ func toUnstructuredList[T any](items []T) []any {
 
 // predictorLabels are the labels of the Deployment, the Service and the Pods.
 func predictorLabels(name string) map[string]string {
-	return map[string]string{NameLabel: name, ManagedByLabel: "mlpipe"}
+	return map[string]string{NameLabel: name, ManagedByLabel: "mlpipe", PredictorLabel: name}
 }
 
 // RenderDeployment renders the predictor Deployment of the kubernetes target: o.Replicas Pods running
@@ -215,7 +219,7 @@ func RenderDeployment(o *DeployOptions) *appsv1.Deployment {
 		ObjectMeta: metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, Labels: predictorLabels(o.Name), Annotations: annotations},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{NameLabel: o.Name}},
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{PredictorLabel: o.Name}},
 			Strategy: appsv1.DeploymentStrategy{
 				Type:          appsv1.RollingUpdateDeploymentStrategyType,
 				RollingUpdate: &appsv1.RollingUpdateDeployment{MaxUnavailable: &zero, MaxSurge: &one},
@@ -245,7 +249,7 @@ func RenderService(o *DeployOptions) *corev1.Service {
 		ObjectMeta: metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, Labels: predictorLabels(o.Name)},
 		Spec: corev1.ServiceSpec{
 			Type:     corev1.ServiceTypeClusterIP,
-			Selector: map[string]string{NameLabel: o.Name},
+			Selector: map[string]string{PredictorLabel: o.Name},
 			Ports: []corev1.ServicePort{{
 				Name: "http", Port: ServicePort, TargetPort: intstr.FromInt32(PredictorPort), Protocol: corev1.ProtocolTCP,
 			}},

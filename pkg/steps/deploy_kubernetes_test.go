@@ -56,7 +56,7 @@ func TestRenderDeployment(t *testing.T) {
 	yes, no := true, false
 	user, grace, replicas := int64(65532), int64(30), int32(2)
 	zero, one := intstr.FromInt32(0), intstr.FromInt32(1)
-	labels := map[string]string{"app.kubernetes.io/name": "churn", "app.kubernetes.io/managed-by": "mlpipe"}
+	labels := map[string]string{"app.kubernetes.io/name": "churn", "app.kubernetes.io/managed-by": "mlpipe", "mlpipe.dev/predictor": "churn"}
 	annotations := map[string]string{"mlpipe.dev/model-uri": testModelURI}
 	secretKey := func(key string) *corev1.EnvVarSource {
 		return &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "s3-creds"}, Key: key, Optional: &yes}}
@@ -69,7 +69,7 @@ func TestRenderDeployment(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "churn", Namespace: "serving", Labels: labels, Annotations: annotations},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": "churn"}},
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"mlpipe.dev/predictor": "churn"}},
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType, RollingUpdate: &appsv1.RollingUpdateDeployment{MaxUnavailable: &zero, MaxSurge: &one}},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: annotations},
@@ -168,10 +168,10 @@ func TestRenderService(t *testing.T) {
 	want := &corev1.Service{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
 		ObjectMeta: metav1.ObjectMeta{Name: "churn", Namespace: "serving",
-			Labels: map[string]string{"app.kubernetes.io/name": "churn", "app.kubernetes.io/managed-by": "mlpipe"}},
+			Labels: map[string]string{"app.kubernetes.io/name": "churn", "app.kubernetes.io/managed-by": "mlpipe", "mlpipe.dev/predictor": "churn"}},
 		Spec: corev1.ServiceSpec{
 			Type:     corev1.ServiceTypeClusterIP,
-			Selector: map[string]string{"app.kubernetes.io/name": "churn"},
+			Selector: map[string]string{"mlpipe.dev/predictor": "churn"},
 			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080), Protocol: "TCP"}},
 		},
 	}
@@ -325,7 +325,7 @@ func replicaSetObject(t *testing.T, hash, revision string) *unstructured.Unstruc
 	yes := true
 	rs := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{
 		Name: "churn-" + hash, Namespace: "serving",
-		Labels:          map[string]string{NameLabel: "churn", podTemplateHash: hash},
+		Labels:          map[string]string{NameLabel: "churn", PredictorLabel: "churn", podTemplateHash: hash},
 		Annotations:     map[string]string{revisionAnnotation: revision},
 		OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: "churn", UID: "uid-churn", Controller: &yes}},
 	}}
@@ -336,7 +336,7 @@ func podObject(t *testing.T, name, hash, modelURI string, cs corev1.ContainerSta
 	cs.Name = PredictorContainer
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "serving",
-			Labels:      map[string]string{NameLabel: "churn", podTemplateHash: hash},
+			Labels:      map[string]string{NameLabel: "churn", PredictorLabel: "churn", podTemplateHash: hash},
 			Annotations: map[string]string{ModelURIAnnotation: modelURI}},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{cs}},
 	}

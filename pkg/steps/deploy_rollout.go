@@ -119,7 +119,7 @@ func deploymentProgress(d *appsv1.Deployment) (bool, string) {
 // what they wait for. The new ReplicaSet is the one d owns with d's revision; its Pods carry its
 // pod-template-hash. Until it is known, the new Pods are those annotated with modelURI.
 func newPredictors(ctx context.Context, dyn dynamic.Interface, d *appsv1.Deployment, modelURI string) (failures, notes []string) {
-	sel := metav1.ListOptions{LabelSelector: NameLabel + "=" + d.Name}
+	sel := metav1.ListOptions{LabelSelector: PredictorLabel + "=" + d.Name}
 	hash := ""
 	if list, err := dyn.Resource(ReplicaSetGVR).Namespace(d.Namespace).List(ctx, sel); err != nil {
 		notes = append(notes, fmt.Sprintf("error listing ReplicaSets: %v", err))

@@ -293,6 +293,12 @@ var inferenceServices = schema.GroupVersionResource{Group: "serving.kserve.io", 
 // seed) and returns the accuracy its evaluate task reports.
 func localAccuracy(t *testing.T, e *churnEnv) string {
 	t.Helper()
+	return localRun(t, e).Task("evaluate").Results["accuracy"]
+}
+
+// localRun runs the Pipeline with `mlpipe run`'s runner on this machine, on the bundled CSV.
+func localRun(t *testing.T, e *churnEnv) *localrun.Result {
+	t.Helper()
 	t.Setenv(selfEnv, "1")
 	data, err := filepath.Abs(filepath.Join("..", "..", "examples", "data", "churn.csv"))
 	if err != nil {
@@ -306,11 +312,10 @@ func localAccuracy(t *testing.T, e *churnEnv) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := res.Task("evaluate")
-	if ev == nil || !res.Succeeded() {
+	if res.Task("evaluate") == nil || !res.Succeeded() {
 		t.Fatalf("local run %s: %s", res.Status, res.Message)
 	}
-	return ev.Results["accuracy"]
+	return res
 }
 
 // TestRealNodeChurn: the example trains, evaluates, registers into MinIO and deploys under the generated

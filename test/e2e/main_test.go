@@ -63,7 +63,7 @@ func TestMain(m *testing.M) {
 			code = 1
 		}
 		fmt.Fprintf(os.Stderr, "real node stopped in %s\n", time.Since(start).Round(time.Millisecond))
-		if left := cluster.LeftOver(); len(left) > 0 {
+		if left := cluster.NodeLeftOver(shared.NodeDir, shared.Bridge); len(left) > 0 {
 			fmt.Fprintf(os.Stderr, "the real node left behind: %v\n", left)
 			code = 1
 		}
