@@ -17,22 +17,16 @@ limitations under the License.
 package integration
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/notification"
+	"github.com/mlpipe/mlpipe/test/cluster"
 )
 
 // notifyingMinIO is a real MinIO server whose webhook target "MLPIPE" posts bucket notifications to endpoint
@@ -41,76 +35,10 @@ type notifyingMinIO struct {
 	client *minio.Client
 }
 
-var minioAPILine = regexp.MustCompile(`API:\s+http://(127\.0\.0\.1:\d+)`)
-
 func startNotifyingMinIO(t *testing.T, bin, endpoint, token string) *notifyingMinIO {
 	t.Helper()
-	queue := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "server", "--address", "127.0.0.1:0", "--console-address", "127.0.0.1:0", t.TempDir())
-	cmd.Env = append(os.Environ(),
-		"MINIO_ROOT_USER=mlpipe-test", "MINIO_ROOT_PASSWORD=mlpipe-test-secret", "MINIO_BROWSER=off", "MINIO_UPDATE=off",
-		"MINIO_NOTIFY_WEBHOOK_ENABLE_MLPIPE=on",
-		"MINIO_NOTIFY_WEBHOOK_ENDPOINT_MLPIPE="+endpoint,
-		"MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_MLPIPE=Bearer "+token,
-		"MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_MLPIPE="+queue,
-	)
-	cmd.WaitDelay = 5 * time.Second
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("starting MinIO: %v", err)
-	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	addr := make(chan string, 1)
-	var logMu sync.Mutex
-	var logTail strings.Builder
-	go func() {
-		sc := bufio.NewScanner(out)
-		sent := false
-		for sc.Scan() {
-			logMu.Lock()
-			if logTail.Len() < 16384 {
-				logTail.WriteString(sc.Text() + "\n")
-			}
-			logMu.Unlock()
-			if m := minioAPILine.FindStringSubmatch(sc.Text()); m != nil && !sent {
-				addr <- m[1]
-				sent = true
-			}
-		}
-		_, _ = io.Copy(io.Discard, out)
-	}()
-	var endpointAddr string
-	select {
-	case endpointAddr = <-addr:
-	case <-time.After(60 * time.Second):
-		logMu.Lock()
-		defer logMu.Unlock()
-		t.Fatalf("MinIO did not start:\n%s", logTail.String())
-	}
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		resp, err := http.Get("http://" + endpointAddr + "/minio/health/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("MinIO not ready: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	c, err := minio.New(endpointAddr, &minio.Options{Creds: credentials.NewStaticV4("mlpipe-test", "mlpipe-test-secret", ""), Region: "us-east-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &notifyingMinIO{client: c}
+	m := cluster.StartMinIO(t, bin, "127.0.0.1", &cluster.MinIOWebhook{Endpoint: endpoint, Token: token})
+	return &notifyingMinIO{client: m.Client}
 }
 
 // bucket creates a bucket that notifies the webhook target of created objects under prefix.
