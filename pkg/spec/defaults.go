@@ -19,6 +19,8 @@ package spec
 import (
 	"path/filepath"
 	"sort"
+
+	"github.com/mlpipe/mlpipe/pkg/gate"
 )
 
 // Built-in defaults.
@@ -58,7 +60,7 @@ func (p *MLPipeline) SetDefaults() {
 	}
 	if ev.Operator == "" {
 		ev.Operator = ">="
-		if ev.Metric == "log-loss" {
+		if gate.LowerIsBetter(ev.Metric) {
 			ev.Operator = "<="
 		}
 	}

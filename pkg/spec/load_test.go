@@ -252,6 +252,14 @@ func TestLoadInvalid(t *testing.T) {
 		yaml: base + "  steps:\n    evaluate: {metric: acc}\n",
 		want: []string{`f.yaml:10:16: spec.steps.evaluate.metric: unknown metric "acc": use one of "accuracy", "precision", "recall", "f1", "log-loss" (did you mean "accuracy"?)`},
 	}, {
+		name: "a gate direction that passes worse models",
+		yaml: base + "  steps:\n    evaluate:\n      metric: log-loss\n      operator: \">=\"\n      threshold: 0.5\n",
+		want: []string{`f.yaml:12:7: spec.steps.evaluate.operator: ">=" passes models whose log-loss is above the threshold, but a higher log-loss is worse: use "<=" (or "<")`},
+	}, {
+		name: "a score gated from above",
+		yaml: base + "  steps:\n    evaluate: {metric: f1, operator: \"<\", threshold: 0.5}\n",
+		want: []string{`f.yaml:10:28: spec.steps.evaluate.operator: "<" passes models whose f1 is below the threshold, but a lower f1 is worse: use ">=" (or ">")`},
+	}, {
 		name: "threshold above 1 for accuracy",
 		yaml: base + "  steps:\n    evaluate: {threshold: 90}\n",
 		want: []string{"f.yaml:10:16: spec.steps.evaluate.threshold: accuracy is between 0 and 1, got 90"},

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	schedcron "github.com/mlpipe/mlpipe/pkg/cron"
+	"github.com/mlpipe/mlpipe/pkg/gate"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -320,6 +321,8 @@ func (c *checker) step(name string, st *Step) {
 		}
 		if !oneOf(st.Operator, Operators) {
 			c.add(base+".operator", "unknown operator %q: use one of %s", st.Operator, quoteAll(Operators))
+		} else if err := gate.CheckDirection(st.Metric, st.Operator); err != nil && oneOf(st.Metric, Metrics) {
+			c.add(base+".operator", "%v", err)
 		}
 		t := *st.Threshold
 		switch {

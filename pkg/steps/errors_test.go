@@ -360,3 +360,12 @@ func TestAlert(t *testing.T) {
 		t.Errorf("message = %+v", msg)
 	}
 }
+
+// TestEvaluateRefusesAGateThatPassesWorseModels: an operator passed at run time (tkn -p operator=...) that
+// would let a worse model through is refused before anything is scored.
+func TestEvaluateRefusesAGateThatPassesWorseModels(t *testing.T) {
+	_, _, err := Evaluate(context.Background(), &EvaluateOptions{Metric: "log-loss", Operator: ">=", Threshold: 0.5, Out: t.TempDir()}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), `use "<="`) {
+		t.Fatalf("Evaluate with log-loss >= : %v, want an error naming the fix", err)
+	}
+}

@@ -30,6 +30,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlpipe/mlpipe/pkg/gate"
 	"github.com/mlpipe/mlpipe/pkg/store"
 )
 
@@ -114,7 +115,7 @@ func (m *Metrics) Value(name string) (float64, error) {
 }
 
 // lowerIsBetter reports whether smaller values of the metric are better.
-func lowerIsBetter(metric string) bool { return metric == "log-loss" }
+func lowerIsBetter(metric string) bool { return gate.LowerIsBetter(metric) }
 
 // Report is metrics.json: the metrics plus the gate's decision.
 type Report struct {
@@ -223,6 +224,9 @@ func Evaluate(ctx context.Context, o *EvaluateOptions, out io.Writer) (*Report, 
 	}
 	if _, err := compare(0, o.Operator, 0); err != nil {
 		return nil, "", err
+	}
+	if err := gate.CheckDirection(o.Metric, o.Operator); err != nil {
+		return nil, "", fmt.Errorf("invalid --operator for --metric=%s: %w", o.Metric, err)
 	}
 	if o.Registry != "" && o.ModelName == "" {
 		return nil, "", errors.New("--registry needs --model-name")
