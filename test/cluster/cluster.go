@@ -35,7 +35,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -181,11 +180,7 @@ func Start(t testing.TB, opts ...Option) *Cluster {
 	o.Tools = RequireTools(t, o.NeedTools...)
 	if o.RealNode {
 		if err := checkNodeHost(); err != nil {
-			msg := "no real node on this machine: " + err.Error()
-			if required, _ := strconv.ParseBool(os.Getenv(EnvRequireTools)); required {
-				t.Fatal(msg)
-			}
-			t.Skip(msg)
+			Unavailable(t, "no real node on this machine: "+err.Error())
 		}
 	}
 	if o.Dir == "" {

@@ -347,34 +347,6 @@ func readSysctls() map[string]string {
 	return out
 }
 
-// LeftOver lists what of real nodes is still on the machine: node folders, processes naming them, mounts under
-// them, their cgroups, bridges and Service addresses. Tests call it after Stop; empty means clean.
-func LeftOver() []string {
-	var out []string
-	dirs, _ := filepath.Glob(nodeDirPattern)
-	for _, d := range dirs {
-		out = append(out, NodeLeftOver(d, "")...)
-	}
-	for _, h := range cgroupHierarchies() {
-		matches, _ := filepath.Glob(filepath.Join(h, "mlpipe-node-*"))
-		for _, m := range matches {
-			out = append(out, "cgroup "+m)
-		}
-	}
-	links, _ := filepath.Glob("/sys/class/net/mlpbr*")
-	for _, l := range links {
-		out = append(out, "bridge "+filepath.Base(l))
-	}
-	if lo, err := exec.Command("ip", "-4", "addr", "show", "dev", "lo").Output(); err == nil {
-		for _, f := range strings.Fields(string(lo)) {
-			if strings.HasPrefix(f, "10.0.") && strings.HasSuffix(f, ".1/32") {
-				out = append(out, "address "+f+" on lo")
-			}
-		}
-	}
-	return out
-}
-
 // NodeLeftOver lists what of the node in dir is on the machine (its folder, processes naming it, mounts under
 // it, its cgroups, and bridge if not empty).
 func NodeLeftOver(dir, bridge string) []string {

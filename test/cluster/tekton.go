@@ -68,6 +68,11 @@ func (c *Cluster) installCRDs(ctx context.Context, triggers bool) error {
 		}
 		paths = append(paths, files...)
 	}
+	return c.InstallCRDs(paths...)
+}
+
+// InstallCRDs creates the CRDs in the files or folders and waits until each is established and served.
+func (c *Cluster) InstallCRDs(paths ...string) error {
 	if _, err := envtest.InstallCRDs(c.Config, envtest.CRDInstallOptions{
 		Paths:              paths,
 		ErrorIfPathMissing: true,

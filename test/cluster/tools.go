@@ -175,12 +175,18 @@ func RequireTools(t testing.TB, extra ...string) Tools {
 	if len(missing) == 0 {
 		return tools
 	}
-	msg := fmt.Sprintf("test tools not built: %s; %s", strings.Join(missing, ", "), BuildHint)
+	Unavailable(t, fmt.Sprintf("test tools not built: %s; %s", strings.Join(missing, ", "), BuildHint))
+	return tools
+}
+
+// Unavailable skips the test with msg, or fails it when MLPIPE_REQUIRE_TOOLS is set (CI, make test): a part
+// the test needs is missing on this machine.
+func Unavailable(t testing.TB, msg string) {
+	t.Helper()
 	if required, _ := strconv.ParseBool(os.Getenv(EnvRequireTools)); required {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
-	return tools
 }
 
 func isExecutable(path string) bool {

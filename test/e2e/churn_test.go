@@ -60,31 +60,29 @@ type churnEnv struct {
 var (
 	minioOnce sync.Once
 	minioSrv  *cluster.MinIO
+	minioStop = func() {}
+	minioErr  error
 )
 
-// sharedMinIO is one MinIO for every test, on this machine's address (Pods reach it there).
+// sharedMinIO is one MinIO for every test, on this machine's address (Pods reach it there); TestMain stops it.
 func sharedMinIO(t *testing.T, c *cluster.Cluster) *cluster.MinIO {
 	cluster.RequireTools(t, "minio")
 	minioOnce.Do(func() {
-		minioSrv = cluster.StartMinIO(&onceTB{T: t}, c.Tools.MinIO, c.HostIP, nil)
+		var dir string
+		if dir, minioErr = os.MkdirTemp("", "mlpipe-e2e-minio-"); minioErr != nil {
+			return
+		}
+		var stop func()
+		if minioSrv, stop, minioErr = cluster.RunMinIO(c.Tools.MinIO, c.HostIP, 0, dir, nil); minioErr != nil {
+			return
+		}
+		minioStop = func() { stop(); _ = os.RemoveAll(dir) }
 		minioSrv.MakeBucket(t, "datasets")
 	})
-	if minioSrv == nil {
-		t.Fatal("MinIO did not start")
+	if minioErr != nil {
+		t.Fatalf("starting MinIO: %v", minioErr)
 	}
 	return minioSrv
-}
-
-// onceTB lets the shared MinIO outlive the test that started it: its cleanups run at process exit.
-type onceTB struct{ *testing.T }
-
-func (o *onceTB) Cleanup(func()) {}
-func (o *onceTB) TempDir() string {
-	dir, err := os.MkdirTemp("", "mlpipe-e2e-minio-")
-	if err != nil {
-		o.T.Fatal(err)
-	}
-	return dir
 }
 
 // newChurnEnv prepares a namespace: the churn CSV at s3://datasets/<ns>/train.csv, a models bucket, the

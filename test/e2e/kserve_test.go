@@ -27,7 +27,6 @@ import (
 	"github.com/mlpipe/mlpipe/test/cluster"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 )
 
@@ -35,13 +34,17 @@ import (
 // module is not a dependency of mlpipe).
 const kserveModule = "github.com/kserve/kserve@v0.16.0"
 
-var kserveOnce sync.Once
+var (
+	kserveOnce sync.Once
+	kserveErr  error
+)
 
 // installKServeCRD installs KServe's own InferenceService CRD once.
 func installKServeCRD(t *testing.T, c *cluster.Cluster) {
 	t.Helper()
-	var err error
 	kserveOnce.Do(func() {
+		var err error
+		defer func() { kserveErr = err }()
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		var out []byte
@@ -53,33 +56,11 @@ func installKServeCRD(t *testing.T, c *cluster.Cluster) {
 		if err = json.Unmarshal(out, &info); err != nil {
 			return
 		}
-		crd := filepath.Join(info.Dir, "config", "crd", "full", "serving.kserve.io_inferenceservices.yaml")
-		if _, err = c.ApplyFiles(ctx, "", crd); err != nil {
-			return
-		}
-		err = waitEstablished(ctx, c, "inferenceservices.serving.kserve.io")
+		err = c.InstallCRDs(filepath.Join(info.Dir, "config", "crd", "full", "serving.kserve.io_inferenceservices.yaml"))
 	})
-	if err != nil {
-		t.Fatalf("installing KServe's InferenceService CRD (%s): %v", kserveModule, err)
+	if kserveErr != nil {
+		t.Fatalf("installing KServe's InferenceService CRD (%s): %v", kserveModule, kserveErr)
 	}
-}
-
-// waitEstablished waits until a CRD is served.
-func waitEstablished(ctx context.Context, c *cluster.Cluster, name string) error {
-	crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		crd, err := c.Dynamic.Resource(crds).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return false, nil
-		}
-		conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
-		for _, cond := range conds {
-			if m, ok := cond.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
-				return true, nil
-			}
-		}
-		return false, nil
-	})
 }
 
 // playKServe stands in for KServe's controller, which does not run on the node yet: every InferenceService of

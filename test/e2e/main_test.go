@@ -22,7 +22,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -56,6 +55,7 @@ func TestMain(m *testing.M) {
 		runChildNode()
 	}
 	code := m.Run()
+	minioStop()
 	if shared != nil {
 		start := time.Now()
 		if err := shared.Stop(); err != nil {
@@ -100,10 +100,7 @@ func realNode(t *testing.T) *cluster.Cluster {
 		}
 	})
 	if nodeSkip != "" {
-		if required, _ := strconv.ParseBool(os.Getenv(cluster.EnvRequireTools)); required {
-			t.Fatal(nodeSkip)
-		}
-		t.Skip(nodeSkip)
+		cluster.Unavailable(t, nodeSkip)
 	}
 	if nodeErr != nil {
 		t.Fatalf("error starting the real node: %v", nodeErr)

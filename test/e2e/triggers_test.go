@@ -202,12 +202,7 @@ func installScheduleCRD(t *testing.T, c *cluster.Cluster) {
 			scheduleCRDErr = err
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if _, scheduleCRDErr = c.ApplyFiles(ctx, "", filepath.Join(root, "config", "300-pipelineschedule.yaml")); scheduleCRDErr != nil {
-			return
-		}
-		scheduleCRDErr = waitEstablished(ctx, c, "pipelineschedules.mlpipe.dev")
+		scheduleCRDErr = c.InstallCRDs(filepath.Join(root, "config", "300-pipelineschedule.yaml"))
 	})
 	if scheduleCRDErr != nil {
 		t.Fatalf("installing the PipelineSchedule CRD: %v", scheduleCRDErr)
