@@ -31,7 +31,8 @@ set -o errexit -o nounset -o pipefail
 # shellcheck source=SCRIPTDIR/lib/tools.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tools.sh"
 
-state="${MLPIPE_ROOT}/.dev-cluster"
+# MLPIPE_DEV_CLUSTER_DIR moves the state folder (tests use their own, so a developer's cluster is left alone).
+state="${MLPIPE_DEV_CLUSTER_DIR:-${MLPIPE_ROOT}/.dev-cluster}"
 pidfile="${state}/pid"
 
 running() { [[ -f "${pidfile}" ]] && kill -0 "$(cat "${pidfile}")" 2>/dev/null; }
@@ -88,7 +89,7 @@ echo $! >"${pidfile}"
 for _ in $(seq 1 600); do
 	if [[ -f "${state}/env" ]]; then
 		grep '^dev-cluster: ' "${state}/log" | grep -v '^dev-cluster: real node: ' || true
-		echo "dev-cluster: ready (pid $(cat "${pidfile}"), log ${state}/log); now: source .dev-cluster/env"
+		echo "dev-cluster: ready (pid $(cat "${pidfile}"), log ${state}/log); now: source ${state#"${PWD}/"}/env"
 		exit 0
 	fi
 	if ! running; then

@@ -24,6 +24,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
@@ -111,13 +112,23 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	nodeFile := filepath.Join(*dir, "node.json")
 	defer func() {
 		_ = os.Remove(*envFile)
 		if err := c.Stop(); err != nil {
 			log.Print(err)
 		}
+		_ = os.Remove(nodeFile)
 		log.Print("stopped")
 	}()
+	if real {
+		// Where the node lives, for checking after make dev-cluster-down that nothing is left (cluster.NodeLeftOver).
+		b, _ := json.Marshal(map[string]string{"nodeDir": c.NodeDir, "bridge": c.Bridge})
+		if err := os.WriteFile(nodeFile, b, 0o644); err != nil {
+			log.Print(err)
+			return
+		}
+	}
 	env, stopExtras, err := startExtras(ctx, c, real, *withMinIO, filepath.Join(*dir, "minio"), namespaces)
 	if err != nil {
 		log.Print(err)
