@@ -14,17 +14,18 @@
 # limitations under the License.
 
 # Builds the real parts the integration tests run against (etcd, kube-apiserver, kubectl, Tekton Pipelines'
-# controller, tkn, MinIO) from the Go module proxy into a cache keyed by version:
+# controller and its image programs, the real node's kubelet, kube-scheduler and kube-controller-manager, tkn,
+# MinIO, KServe's controller manager) from the Go module proxy into a cache keyed by version:
 #
 #   ${MLPIPE_TOOLS_CACHE:-~/.cache/mlpipe/tools}/<tool>/<version>/<tool>
 #
-# Usage: hack/build-tools.sh [tool...]      (default: etcd tekton-controller kube-apiserver kubectl tkn minio;
-#                                           on request also kube-controller-manager, for hack/bench-schedule.sh)
+# Usage: hack/build-tools.sh [tool...]      (default: all of MLPIPE_TOOLS in hack/lib/tools.sh)
 #
 # A binary already in the cache is not rebuilt. Each tool is built from its own module under hack/tools/<tool>
-# (kubectl and kube-controller-manager from kube-apiserver's; MinIO with `go install module@version`), so none of them touches the project's dependency graph. Needs only
-# Go, git and network access to the Go module proxy. Called by the Makefile; `eval "$(hack/tools-env.sh)"` then
-# points the tests at the binaries.
+# (the Kubernetes binaries from kube-apiserver's, Tekton's from tekton-controller's), MinIO with
+# `go install module@version` and KServe inside a copy of its own module, so none of them touches the project's
+# dependency graph. Needs only Go, git and network access to the Go module proxy. Called by the Makefile;
+# `eval "$(hack/tools-env.sh)"` then points the tests at the binaries.
 
 set -o errexit -o nounset -o pipefail
 
@@ -78,6 +79,23 @@ go_build_tool() {
 		env+=(GOSUMDB=off)
 		;;
 	esac
+	if [[ "${tool}" == kserve-manager ]]; then
+		# Built inside a copy of KServe's module, so its own go.mod and go.sum (and replace directives) decide
+		# every dependency version.
+		local src moddir
+		moddir="$(GOWORK=off GOFLAGS=-mod=mod go mod download -json "${MLPIPE_KSERVE_MODULE}@${version}" |
+			sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+		[[ -d "${moddir}" ]] || return 1
+		src="$(dirname "${out}")/src.$$"
+		rm -rf "${src}" && cp -r "${moddir}" "${src}" && chmod -R u+w "${src}"
+		if ! (cd "${src}" && env GOWORK=off CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" \
+			nice -n 10 go build -trimpath -ldflags "${ldflags}" -o "${out}" "${pkg}"); then
+			rm -rf "${src}"
+			return 1
+		fi
+		rm -rf "${src}"
+		return 0
+	fi
 	if [[ "${tool}" == minio ]]; then
 		local gobin
 		gobin="$(dirname "${out}")/gobin.$$"

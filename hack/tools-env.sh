@@ -28,6 +28,7 @@
 #   MLPIPE_KUBELET_BIN            kubelet (the real node)
 #   MLPIPE_TEKTON_<NAME>_BIN      the programs of Tekton's Pod images (ENTRYPOINT, NOP, WORKINGDIRINIT,
 #                                 SIDECARLOGRESULTS), packed into local images by the real node
+#   MLPIPE_KSERVE_MANAGER_BIN     KServe's controller manager (the real node serves InferenceServices with it)
 #
 # It prints the paths whether or not the binaries are built yet (tests skip when one is missing); it builds
 # nothing and needs no network.
@@ -49,6 +50,7 @@ emit MLPIPE_TKN_BIN "$(tool_path tkn)"
 emit MLPIPE_KCM_BIN "$(tool_path kube-controller-manager)"
 emit MLPIPE_KUBE_SCHEDULER_BIN "$(tool_path kube-scheduler)"
 emit MLPIPE_KUBELET_BIN "$(tool_path kubelet)"
+emit MLPIPE_KSERVE_MANAGER_BIN "$(tool_path kserve-manager)"
 for name in entrypoint nop workingdirinit sidecarlogresults; do
 	emit "MLPIPE_TEKTON_${name^^}_BIN" "$(tool_path "tekton-${name}")"
 done

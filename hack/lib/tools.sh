@@ -25,10 +25,15 @@ MLPIPE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # kube-apiserver) and the binaries of Tekton's own Pod images (entrypoint, nop, workingdirinit,
 # sidecarlogresults: the Tekton release in go.mod), which it packs into images itself.
 MLPIPE_TOOLS=(etcd tekton-controller tekton-entrypoint tekton-nop tekton-workingdirinit tekton-sidecarlogresults
-	kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet tkn minio)
+	kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet tkn minio kserve-manager)
 
 # Tools built only on request (hack/build-tools.sh <tool>); none at the moment.
 MLPIPE_EXTRA_TOOLS=()
+
+# KServe's controller manager is built from KServe's own module with its own go.mod and go.sum (no tools module:
+# its dependency set is KServe's, pinned by its release); this is its pin (test/cluster.KServeVersion too).
+MLPIPE_KSERVE_MODULE="github.com/kserve/kserve"
+MLPIPE_KSERVE_VERSION="v0.16.0"
 
 # MinIO is installed with `go install module@version` (no tools module); this is its pin.
 MLPIPE_MINIO_MODULE="github.com/minio/minio"
@@ -63,6 +68,7 @@ tool_module() {
 		;;
 	tkn) echo "github.com/tektoncd/cli" ;;
 	minio) echo "${MLPIPE_MINIO_MODULE}" ;;
+	kserve-manager) echo "${MLPIPE_KSERVE_MODULE}" ;;
 	*)
 		echo "unknown tool: $1 (known: ${MLPIPE_TOOLS[*]} ${MLPIPE_EXTRA_TOOLS[*]:-})" >&2
 		return 1
@@ -85,6 +91,7 @@ tool_package() {
 		;;
 	tkn) echo "github.com/tektoncd/cli/cmd/tkn" ;;
 	minio) echo "${MLPIPE_MINIO_MODULE}" ;;
+	kserve-manager) echo "./cmd/manager" ;;
 	*)
 		echo "unknown tool: $1 (known: ${MLPIPE_TOOLS[*]} ${MLPIPE_EXTRA_TOOLS[*]:-})" >&2
 		return 1
@@ -118,6 +125,10 @@ tool_version() {
 	mod="$(tool_module "${tool}")" || return 1
 	if [[ "${tool}" == minio ]]; then
 		echo "${MLPIPE_MINIO_VERSION}"
+		return 0
+	fi
+	if [[ "${tool}" == kserve-manager ]]; then
+		echo "${MLPIPE_KSERVE_VERSION}"
 		return 0
 	fi
 	version="$(gomod_version "$(tool_dir "${tool}")/go.mod" "${mod}")"

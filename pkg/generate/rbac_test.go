@@ -61,7 +61,7 @@ func TestRBACObjects(t *testing.T) {
 	kserveRules := []rbacv1.PolicyRule{{
 		APIGroups: []string{"serving.kserve.io"}, Resources: []string{"inferenceservices"},
 		ResourceNames: []string{"churn-isvc"}, Verbs: []string{"get", "create", "patch"},
-	}}
+	}, {APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list"}}}
 	// What deploy --target=kubernetes needs: apply (patch, and create on a missing object, which the API server
 	// authorizes with the object's name) the Deployment and the Service, read the Deployment, and list the
 	// predictor's ReplicaSets and Pods; nothing else, and names wherever a verb allows them.

@@ -31,6 +31,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -271,6 +272,9 @@ func (o *DeployOptions) Validate() error {
 	return errors.Join(errs...)
 }
 
+// kserveISVCLabel is the label KServe puts on an InferenceService's Pods, with its name.
+const kserveISVCLabel = "serving.kserve.io/inferenceservice"
+
 // RenderInferenceService renders the InferenceService for the options.
 func RenderInferenceService(o *DeployOptions) *unstructured.Unstructured {
 	container := map[string]any{
@@ -283,6 +287,10 @@ func RenderInferenceService(o *DeployOptions) *unstructured.Unstructured {
 			"httpGet": map[string]any{"path": "/v2/health/ready", "port": int64(8080)},
 		},
 		"env": toUnstructuredList(predictorEnv(o)),
+		// A predictor that cannot load its model writes the error here ($MLPIPE_ERROR_FILE); KServe copies the
+		// container's termination message into status.modelStatus.lastFailureInfo, and deploy quotes it.
+		"terminationMessagePath":   terminationLog,
+		"terminationMessagePolicy": string(corev1.TerminationMessageFallbackToLogsOnError),
 		"securityContext": map[string]any{
 			"allowPrivilegeEscalation": false,
 			"runAsNonRoot":             true,
@@ -293,7 +301,8 @@ func RenderInferenceService(o *DeployOptions) *unstructured.Unstructured {
 	if o.EnvFromSecret != "" {
 		container["envFrom"] = []any{map[string]any{"secretRef": map[string]any{"name": o.EnvFromSecret}}}
 	}
-	predictor := map[string]any{"containers": []any{container}}
+	// KServe puts the predictor's annotations on its Pods: deploy finds the Pods of this version by the model.
+	predictor := map[string]any{"containers": []any{container}, "annotations": map[string]any{ModelURIAnnotation: o.ModelURI}}
 	if o.CanaryPercent > 0 {
 		predictor["canaryTrafficPercent"] = int64(o.CanaryPercent)
 	}
@@ -348,11 +357,14 @@ func Deploy(ctx context.Context, o *DeployOptions, dyn dynamic.Interface, out, l
 		return "", fmt.Errorf("error applying InferenceService %s/%s: %w", o.Namespace, o.Name, err)
 	}
 	fmt.Fprintf(log, "applied InferenceService %s/%s; waiting up to %s for Ready\n", o.Namespace, o.Name, o.Timeout)
-	return waitReady(ctx, ri, o, log)
+	return waitReady(ctx, dyn, o, log)
 }
 
-// waitReady polls the InferenceService until its Ready condition is True and returns its URL.
-func waitReady(ctx context.Context, ri dynamic.ResourceInterface, o *DeployOptions, log io.Writer) (string, error) {
+// waitReady polls the InferenceService until its Ready condition is True and returns its URL. It fails early,
+// quoting the predictor's own error, when KServe recorded a failed model load or a predictor Pod of this model
+// crashed (KServe updates its status only when the Deployment changes, which a crash loop does not).
+func waitReady(ctx context.Context, dyn dynamic.Interface, o *DeployOptions, log io.Writer) (string, error) {
+	ri := dyn.Resource(InferenceServiceGVR).Namespace(o.Namespace)
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	interval := o.PollInterval
@@ -363,6 +375,13 @@ func waitReady(ctx context.Context, ri dynamic.ResourceInterface, o *DeployOptio
 	for {
 		obj, err := ri.Get(ctx, o.Name, metav1.GetOptions{})
 		if err == nil {
+			failure := loadFailure(obj)
+			if failure == "" {
+				failure = strings.Join(kservePredictorFailures(ctx, dyn, o), "; ")
+			}
+			if failure != "" {
+				return "", fmt.Errorf("InferenceService %s/%s: the predictor cannot load the model: %s", o.Namespace, o.Name, failure)
+			}
 			ready, msg := readyCondition(obj)
 			if ready {
 				url, _, _ := unstructured.NestedString(obj.Object, "status", "url")
@@ -385,6 +404,46 @@ func waitReady(ctx context.Context, ri dynamic.ResourceInterface, o *DeployOptio
 		case <-time.After(interval):
 		}
 	}
+}
+
+// kservePredictorFailures quotes the failed containers of the predictor Pods KServe made for the InferenceService
+// that serve o.ModelURI (KServe labels them with the InferenceService's name and copies the predictor's
+// annotations onto them). A failed list is no failure: the wait goes on.
+func kservePredictorFailures(ctx context.Context, dyn dynamic.Interface, o *DeployOptions) []string {
+	list, err := dyn.Resource(PodGVR).Namespace(o.Namespace).List(ctx, metav1.ListOptions{LabelSelector: kserveISVCLabel + "=" + o.Name})
+	if err != nil {
+		return nil
+	}
+	var failures []string
+	for _, item := range list.Items {
+		pod := &corev1.Pod{}
+		if runtime.DefaultUnstructuredConverter.FromUnstructured(item.Object, pod) != nil || pod.DeletionTimestamp != nil ||
+			pod.Annotations[ModelURIAnnotation] != o.ModelURI {
+			continue
+		}
+		f, _ := podState(pod)
+		failures = append(failures, f...)
+	}
+	return failures
+}
+
+// loadFailure is KServe's record of a predictor that failed to load its model (status.modelStatus: transition
+// BlockedByFailedLoad, with the container's termination message and exit code in lastFailureInfo), or "".
+func loadFailure(obj *unstructured.Unstructured) string {
+	transition, _, _ := unstructured.NestedString(obj.Object, "status", "modelStatus", "transitionStatus")
+	if transition != "BlockedByFailedLoad" {
+		return ""
+	}
+	info, _, _ := unstructured.NestedMap(obj.Object, "status", "modelStatus", "lastFailureInfo")
+	msg, _ := info["message"].(string)
+	msg = strings.TrimSpace(msg)
+	if msg == "" {
+		msg = fmt.Sprintf("%v (no message)", info["reason"])
+	}
+	if code, ok := info["exitCode"].(int64); ok && code != 0 {
+		msg = fmt.Sprintf("exit code %d: %s", code, msg)
+	}
+	return msg
 }
 
 // readyCondition returns whether the Ready condition is True, and a description of it otherwise.

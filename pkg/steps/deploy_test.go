@@ -29,6 +29,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/mlpipe/mlpipe/pkg/clusteraccess"
 	"github.com/mlpipe/mlpipe/pkg/clusteraccess/clusteraccesstest"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -75,19 +77,51 @@ func TestDeployDryRun(t *testing.T) {
 // TestDeployApply applies through a fake dynamic client whose "controller" marks the service Ready.
 func TestDeployApply(t *testing.T) {
 	tests := []struct {
-		name      string
-		ready     bool
+		name  string
+		ready bool
+		// failedLoad makes the status KServe writes when the predictor container exits before it is ready.
+		failedLoad bool
+		// crashPod lists a crash-looping predictor Pod before KServe noticed.
+		crashPod  bool
 		wantURL   string
 		wantError string
 	}{
 		{name: "becomes ready", ready: true, wantURL: "http://churn.serving.example.com"},
 		{name: "times out", ready: false, wantError: "not Ready within"},
+		{name: "predictor crash-loops", ready: false, crashPod: true,
+			wantError: `InferenceService serving/churn: the predictor cannot load the model: predictor churn-predictor-new: open /m/model.json: no such file or directory`},
+		{name: "predictor cannot load", ready: false, failedLoad: true,
+			wantError: `InferenceService serving/churn: the predictor cannot load the model: exit code 1: error loading s3://models/churn/v9/model.json: NoSuchKey`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			scheme := runtime.NewScheme()
 			client := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(scheme,
-				map[schema.GroupVersionResource]string{InferenceServiceGVR: "InferenceServiceList"})
+				map[schema.GroupVersionResource]string{InferenceServiceGVR: "InferenceServiceList", PodGVR: "PodList"})
+			if tt.crashPod {
+				// KServe's predictor Pod of this model, crash-looping on the model it cannot load; the Pod of
+				// another model (an older version) does not count.
+				pod := func(name, uri string) *corev1.Pod {
+					return &corev1.Pod{
+						TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+						ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "serving",
+							Labels: map[string]string{"serving.kserve.io/inferenceservice": "churn"}, Annotations: map[string]string{ModelURIAnnotation: uri}},
+						Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: "kserve-container",
+							State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+							LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Message: "open /m/model.json: no such file or directory\n"}},
+						}}},
+					}
+				}
+				for _, p := range []*corev1.Pod{pod("churn-predictor-new", "file:///m/model.json"), pod("churn-predictor-old", "file:///m/v1.json")} {
+					u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(p)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := client.Resource(PodGVR).Namespace("serving").Create(context.Background(), &unstructured.Unstructured{Object: u}, metav1.CreateOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
 			var applied []byte
 			client.PrependReactor("patch", "inferenceservices", func(a k8stesting.Action) (bool, runtime.Object, error) {
 				pa := a.(k8stesting.PatchAction)
@@ -104,12 +138,23 @@ func TestDeployApply(t *testing.T) {
 					"url":        "http://churn.serving.example.com",
 					"conditions": []any{map[string]any{"type": "Ready", "status": status, "reason": "RevisionMissing", "message": "pulling"}},
 				}, "status")
+				if tt.failedLoad {
+					_ = unstructured.SetNestedField(u.Object, map[string]any{
+						"transitionStatus": "BlockedByFailedLoad",
+						"lastFailureInfo": map[string]any{"reason": "ModelLoadFailed", "exitCode": int64(1),
+							"message": "error loading s3://models/churn/v9/model.json: NoSuchKey\n"},
+					}, "status", "modelStatus")
+				}
 				return true, u, nil
 			})
 			o := &DeployOptions{ModelURI: "file:///m/model.json", Name: "churn", Namespace: "serving", Image: "img",
 				Timeout: 300 * time.Millisecond, PollInterval: 20 * time.Millisecond}
 			url, err := Deploy(context.Background(), o, client, io.Discard, io.Discard)
-			if tt.wantError != "" {
+			if tt.failedLoad || tt.crashPod {
+				if err == nil || err.Error() != tt.wantError {
+					t.Errorf("err = %v, want %q", err, tt.wantError)
+				}
+			} else if tt.wantError != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantError) || !strings.Contains(err.Error(), "pulling") {
 					t.Errorf("err = %v, want %q with the last condition", err, tt.wantError)
 				}

@@ -53,6 +53,8 @@ const (
 	EnvTektonNop               = "MLPIPE_TEKTON_NOP_BIN"
 	EnvTektonWorkingDirInit    = "MLPIPE_TEKTON_WORKINGDIRINIT_BIN"
 	EnvTektonSidecarLogResults = "MLPIPE_TEKTON_SIDECARLOGRESULTS_BIN"
+	// EnvKServeManager names KServe's controller manager (KServeVersion; the real node serves its predictors).
+	EnvKServeManager = "MLPIPE_KSERVE_MANAGER_BIN"
 	// EnvRequireTools, when "true" or "1", turns a missing tool from a skipped test into a failed one (for CI,
 	// where the tools are always built first).
 	EnvRequireTools = "MLPIPE_REQUIRE_TOOLS"
@@ -78,11 +80,13 @@ type Tools struct {
 	KubeControllerManager, KubeScheduler, Kubelet string
 	// TektonBins maps entrypoint, nop, workingdirinit and sidecarlogresults to the programs of Tekton's images.
 	TektonBins map[string]string
+	// KServeManager is KServe's controller manager (StartKServe).
+	KServeManager string
 }
 
 // toolEnvs are every variable FindTools reads.
 var toolEnvs = []string{EnvAssets, EnvTektonController, EnvKubectl, EnvMinIO, EnvTkn, EnvKubeControllerManager,
-	EnvKubeScheduler, EnvKubelet, EnvTektonEntrypoint, EnvTektonNop, EnvTektonWorkingDirInit, EnvTektonSidecarLogResults}
+	EnvKubeScheduler, EnvKubelet, EnvTektonEntrypoint, EnvTektonNop, EnvTektonWorkingDirInit, EnvTektonSidecarLogResults, EnvKServeManager}
 
 func (t Tools) etcd() string          { return filepath.Join(t.AssetsDir, "etcd") }
 func (t Tools) kubeAPIServer() string { return filepath.Join(t.AssetsDir, "kube-apiserver") }
@@ -123,12 +127,13 @@ func FindTools() (Tools, error) {
 			"workingdirinit":    vars[EnvTektonWorkingDirInit],
 			"sidecarlogresults": vars[EnvTektonSidecarLogResults],
 		},
+		KServeManager: vars[EnvKServeManager],
 	}, nil
 }
 
 // Missing lists the binaries (by environment variable and path) that are not built: the control plane needs
-// etcd, kube-apiserver and the Tekton controller; extra names any of "kubectl", "minio", "tkn" and "node" (the
-// real node's binaries) as well.
+// etcd, kube-apiserver and the Tekton controller; extra names any of "kubectl", "minio", "tkn", "kserve" and
+// "node" (the real node's binaries) as well.
 func (t Tools) Missing(extra ...string) []string {
 	type need struct{ env, path string }
 	needs := []need{
@@ -144,6 +149,8 @@ func (t Tools) Missing(extra ...string) []string {
 			needs = append(needs, need{EnvMinIO, t.MinIO})
 		case "tkn":
 			needs = append(needs, need{EnvTkn, t.Tkn})
+		case "kserve":
+			needs = append(needs, need{EnvKServeManager, t.KServeManager})
 		case "node":
 			needs = append(needs, need{EnvKubeControllerManager, t.KubeControllerManager},
 				need{EnvKubeScheduler, t.KubeScheduler}, need{EnvKubelet, t.Kubelet},

@@ -30,6 +30,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/mlpipe/mlpipe/pkg/generate"
 	"github.com/mlpipe/mlpipe/pkg/localrun"
 	"github.com/mlpipe/mlpipe/pkg/spec"
@@ -37,6 +38,7 @@ import (
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"knative.dev/pkg/apis"
 )
@@ -287,13 +289,6 @@ func (r *alertReceiver) messages() []map[string]any {
 // inferenceServices is KServe's resource.
 var inferenceServices = schema.GroupVersionResource{Group: "serving.kserve.io", Version: "v1beta1", Resource: "inferenceservices"}
 
-// localAccuracy runs the same Pipeline with `mlpipe run`'s runner on this machine (same steps, data, params and
-// seed) and returns the accuracy its evaluate task reports.
-func localAccuracy(t *testing.T, e *churnEnv) string {
-	t.Helper()
-	return localRun(t, e).Task("evaluate").Results["accuracy"]
-}
-
 // localRun runs the Pipeline with `mlpipe run`'s runner on this machine, on the bundled CSV.
 func localRun(t *testing.T, e *churnEnv) *localrun.Result {
 	t.Helper()
@@ -317,19 +312,18 @@ func localRun(t *testing.T, e *churnEnv) *localrun.Result {
 }
 
 // TestRealNodeChurn: the example trains, evaluates, registers into MinIO and deploys under the generated
-// ServiceAccount, every step in a real container. KServe's controller does not run on the node yet (serving is
-// the next issue): deploy applies the InferenceService against KServe's own CRD with the runner's Role, and the
-// test then writes the Ready condition KServe's controller would, so deploy's wait ends.
+// ServiceAccount, every step in a real container. Deploy applies the InferenceService against KServe's own CRD
+// with the runner's Role; KServe's own controller (Standard mode) turns it into a Deployment whose Pod loads the
+// registered version from MinIO and serves it: an Open Inference Protocol infer request to that Pod answers the
+// classes `mlpipe run`'s model predicts for the same rows, and KServe wrote the Ready and URL deploy returned.
 func TestRealNodeChurn(t *testing.T) {
 	c := realNode(t)
-	installKServeCRD(t, c)
+	startKServe(t, c)
 	e := newChurnEnv(t, c)
 	e.generate(t, nil)
 	if e.out.ServiceAccount == nil || e.out.Role == nil {
 		t.Fatal("generate emitted no runner ServiceAccount/Role for a spec with deploy")
 	}
-	stop := playKServe(t, c, e.ns)
-	defer stop()
 	name := e.start(t)
 	pr, trs := e.wait(t, name)
 	if cond := pr.Status.GetCondition(apis.ConditionSucceeded); !cond.IsTrue() {
@@ -348,7 +342,8 @@ func TestRealNodeChurn(t *testing.T) {
 
 	// The accuracy comes from the evaluate container, and equals what mlpipe run computes on the same data.
 	clusterAcc := result(pr, "accuracy")
-	localAcc := localAccuracy(t, e)
+	local := localRun(t, e)
+	localAcc := local.Task("evaluate").Results["accuracy"]
 	t.Logf("accuracy: real cluster run %s, mlpipe run %s", clusterAcc, localAcc)
 	if clusterAcc == "" || clusterAcc != localAcc {
 		t.Errorf("accuracy of the cluster run = %q, mlpipe run's = %q: want equal", clusterAcc, localAcc)
@@ -375,9 +370,42 @@ func TestRealNodeChurn(t *testing.T) {
 	if want := "s3://models-" + e.ns + "/" + modelKey; uri != want {
 		t.Errorf("InferenceService serves %q, want %s", uri, want)
 	}
-	if got := taskResult(trs["deploy"], "endpoint"); got == "" {
-		t.Errorf("deploy wrote no endpoint result")
+	// KServe's controller, not the test, made it Ready: its predictor condition is KServe's, and deploy's
+	// endpoint is the URL KServe wrote.
+	for _, want := range []string{"PredictorReady", "Ready"} {
+		if ok, msg := hasTrueCondition(isvc, want); !ok {
+			t.Errorf("InferenceService churn: %s", msg)
+		}
 	}
+	url, _, _ := unstructured.NestedString(isvc.Object, "status", "url")
+	if got := taskResult(trs["deploy"], "endpoint"); got == "" || got != url {
+		t.Errorf("deploy's endpoint result %q, want KServe's status.url %q", got, url)
+	}
+
+	// The predictor Pod answers as mlpipe run's model does for the same rows.
+	ip := predictorPodIP(t, c, e.ns, "churn")
+	body := inferRows(t, 40)
+	client := &http.Client{Timeout: 5 * time.Second}
+	got, err := predict(client, "http://"+ip+":8080/v2/models/churn/infer", body)
+	if err != nil {
+		t.Fatalf("infer request to KServe's predictor Pod: %v", err)
+	}
+	want := localPredictions(t, local, body)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("classes of KServe's predictor differ from mlpipe run's model (-local +served):\n%s", diff)
+	}
+	t.Logf("KServe %s predictor %s (%s) answered 40 rows as mlpipe run's model does", cluster.KServeVersion, ip, url)
+}
+
+// hasTrueCondition reports whether obj's status has condition typ with status True, and a description otherwise.
+func hasTrueCondition(obj *unstructured.Unstructured, typ string) (bool, string) {
+	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+	for _, c := range conds {
+		if m, ok := c.(map[string]any); ok && m["type"] == typ {
+			return m["status"] == "True", fmt.Sprintf("%s=%v: %v %v", typ, m["status"], m["reason"], m["message"])
+		}
+	}
+	return false, "no " + typ + " condition in " + fmt.Sprint(conds)
 }
 
 // TestRealNodeGateFails: a threshold the model cannot meet skips register and deploy; the alert Pod runs in

@@ -17,81 +17,58 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/mlpipe/mlpipe/test/cluster"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 )
-
-// kserveModule is the KServe release whose InferenceService CRD the tests install (from the module cache; the
-// module is not a dependency of mlpipe).
-const kserveModule = "github.com/kserve/kserve@v0.16.0"
 
 var (
 	kserveOnce sync.Once
 	kserveErr  error
 )
 
-// installKServeCRD installs KServe's own InferenceService CRD once.
-func installKServeCRD(t *testing.T, c *cluster.Cluster) {
+// startKServe runs KServe's own controller manager (cluster.KServeVersion, Standard mode) against the shared
+// node once: an InferenceService the deploy step applies becomes a Deployment whose Pod really serves the model,
+// and KServe itself writes Ready and status.url.
+func startKServe(t *testing.T, c *cluster.Cluster) {
 	t.Helper()
+	cluster.RequireTools(t, "kserve")
 	kserveOnce.Do(func() {
-		var err error
-		defer func() { kserveErr = err }()
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		var out []byte
-		out, err = exec.CommandContext(ctx, "go", "mod", "download", "-json", kserveModule).Output()
-		if err != nil {
-			return
-		}
-		var info struct{ Dir string }
-		if err = json.Unmarshal(out, &info); err != nil {
-			return
-		}
-		err = c.InstallCRDs(filepath.Join(info.Dir, "config", "crd", "full", "serving.kserve.io_inferenceservices.yaml"))
+		kserveErr = c.StartKServe(ctx)
 	})
 	if kserveErr != nil {
-		t.Fatalf("installing KServe's InferenceService CRD (%s): %v", kserveModule, kserveErr)
+		t.Fatalf("starting KServe %s: %v", cluster.KServeVersion, kserveErr)
 	}
 }
 
-// playKServe stands in for KServe's controller, which does not run on the node yet: every InferenceService of
-// the namespace gets the Ready condition and URL that KServe would write once its predictor is up.
-func playKServe(t *testing.T, c *cluster.Cluster, ns string) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		ri := c.Dynamic.Resource(inferenceServices).Namespace(ns)
-		_ = wait.PollUntilContextCancel(ctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-			list, err := ri.List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return false, nil
-			}
-			for i := range list.Items {
-				isvc := &list.Items[i]
-				if conds, _, _ := unstructured.NestedSlice(isvc.Object, "status", "conditions"); len(conds) > 0 {
-					continue
-				}
-				url := "http://" + isvc.GetName() + "." + ns + ".svc.cluster.local"
-				_ = unstructured.SetNestedField(isvc.Object, url, "status", "url")
-				_ = unstructured.SetNestedSlice(isvc.Object, []any{map[string]any{
-					"type": "Ready", "status": "True", "lastTransitionTime": time.Now().UTC().Format(time.RFC3339),
-				}}, "status", "conditions")
-				if _, err := ri.UpdateStatus(ctx, isvc, metav1.UpdateOptions{}); err != nil {
-					t.Logf("stand-in KServe: %v", err)
-				}
-			}
+// predictorPodIP waits for the ready predictor Pod KServe made for an InferenceService and returns its IP.
+func predictorPodIP(t *testing.T, c *cluster.Cluster, ns, isvc string) string {
+	t.Helper()
+	var ip string
+	err := wait.PollUntilContextTimeout(context.Background(), 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		pods, err := c.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "serving.kserve.io/inferenceservice=" + isvc})
+		if err != nil {
 			return false, nil
-		})
-	}()
-	return func() { cancel(); <-done }
+		}
+		for _, p := range pods.Items {
+			for _, cond := range p.Status.Conditions {
+				if cond.Type == corev1.PodReady && cond.Status == corev1.ConditionTrue && p.DeletionTimestamp == nil {
+					ip = p.Status.PodIP
+					return true, nil
+				}
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("no ready predictor Pod of InferenceService %s/%s: %v", ns, isvc, err)
+	}
+	return ip
 }

@@ -21,17 +21,20 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/mlpipe/mlpipe/pkg/localrun"
 	"github.com/mlpipe/mlpipe/pkg/spec"
 	"github.com/mlpipe/mlpipe/pkg/steps"
 	"github.com/mlpipe/mlpipe/test/cluster"
@@ -93,6 +96,23 @@ func predict(client *http.Client, url string, body []byte) ([]any, error) {
 	return classes, nil
 }
 
+// localPredictions serves the model of a local run (trained by `mlpipe run`'s runner) on this machine with the
+// same server code and returns its classes for the infer request body.
+func localPredictions(t *testing.T, res *localrun.Result, body []byte) []any {
+	t.Helper()
+	m, _, err := steps.LoadModel(context.Background(), res.Task("train").Results["model-uri"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := httptest.NewServer(steps.NewServer(m, "churn", 0))
+	defer local.Close()
+	want, err := predict(&http.Client{Timeout: 5 * time.Second}, local.URL+"/v2/models/churn/infer", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return want
+}
+
 // readyEndpoints lists the ready addresses of a Service's EndpointSlices, as kube-proxy routes to them (the
 // node has no kube-proxy: the test balances over them itself).
 func readyEndpoints(ctx context.Context, c *cluster.Cluster, ns, svc string) []string {
@@ -151,17 +171,7 @@ func TestRealNodeServeKubernetes(t *testing.T) {
 	}
 
 	// The same rows through mlpipe run's model, served by the same code on this machine.
-	res := localRun(t, e)
-	m, _, err := steps.LoadModel(ctx, res.Task("train").Results["model-uri"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	local := httptest.NewServer(steps.NewServer(m, "churn", 0))
-	defer local.Close()
-	want, err := predict(client, local.URL+"/v2/models/churn/infer", body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := localPredictions(t, localRun(t, e), body)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("classes of the served model differ from mlpipe run's model (-local +served):\n%s", diff)
 	}
@@ -226,5 +236,38 @@ func TestRealNodeServeKubernetes(t *testing.T) {
 	}
 	if len(seen) < 2 || sent.Load() < 20 {
 		t.Errorf("the request loop reached %d Pods with %d requests: it did not span the rollout", len(seen), sent.Load())
+	}
+}
+
+// TestRealNodeServeLoadFails: a model the predictor cannot load fails deploy, on both targets, with the
+// predictor's own error quoted: the container's termination message, which the deploy step reads from the Pod
+// (kubernetes, and kserve before KServe notices) or from the status KServe's controller wrote. deploy never opens
+// the model itself, so the read error can only come from the predictor's container.
+func TestRealNodeServeLoadFails(t *testing.T) {
+	c := realNode(t)
+	for _, target := range []string{steps.TargetKubernetes, steps.TargetKServe} {
+		t.Run(target, func(t *testing.T) {
+			if target == steps.TargetKServe {
+				startKServe(t, c)
+			}
+			ns := c.NewNamespace(t, true)
+			const uri = "file:///models/absent/model.json"
+			o := &steps.DeployOptions{Target: target, ModelURI: uri, Name: "broken", Namespace: ns,
+				Image: c.Images.Step.Ref, Replicas: 1, Timeout: 3 * time.Minute, PollInterval: time.Second}
+			start := time.Now()
+			_, err := steps.Deploy(context.Background(), o, c.Dynamic, io.Discard, io.Discard)
+			t.Logf("%s: deploy failed after %s: %v", target, time.Since(start).Round(time.Second), err)
+			if err == nil {
+				t.Fatal("deploy of a model that does not exist succeeded")
+			}
+			for _, want := range []string{"predictor broken-", "error reading model: " + uri + ": object does not exist"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("deploy's error does not quote the predictor's %q: %v", want, err)
+				}
+			}
+			if strings.Contains(err.Error(), "within") {
+				t.Errorf("deploy waited for its timeout instead of reporting the failed load: %v", err)
+			}
+		})
 	}
 }

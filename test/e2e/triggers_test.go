@@ -144,7 +144,7 @@ func waitRunsDone(t *testing.T, e *churnEnv, selector string, n int, within time
 // trains, evaluates and registers for real.
 func TestRealNodeSchedule(t *testing.T) {
 	c := realNode(t)
-	installKServeCRD(t, c)
+	startKServe(t, c)
 	installScheduleCRD(t, c)
 	e := newChurnEnv(t, c)
 	e.generate(t, func(s *spec.MLPipeline) {
@@ -157,8 +157,6 @@ func TestRealNodeSchedule(t *testing.T) {
 	if e.out.Schedule == nil {
 		t.Fatal("generate emitted no PipelineSchedule")
 	}
-	stop := playKServe(t, c, e.ns)
-	defer stop()
 	controller := buildBinary(t, "cmd/controller")
 	logs := t.TempDir()
 	for i := 0; i < 2; i++ {
@@ -220,7 +218,7 @@ var (
 func TestRealNodeS3Upload(t *testing.T) {
 	c := realNode(t)
 	cluster.RequireTools(t, "tkn", "minio")
-	installKServeCRD(t, c)
+	startKServe(t, c)
 	port, err := cluster.FreePort()
 	if err != nil {
 		t.Fatal(err)
@@ -232,8 +230,6 @@ func TestRealNodeS3Upload(t *testing.T) {
 		Endpoint: "http://127.0.0.1:" + strconv.Itoa(port) + "/churn", Token: token})
 	e := newChurnEnvWith(t, c, m)
 	e.generate(t, clusterSpec(e))
-	stop := playKServe(t, c, e.ns)
-	defer stop()
 
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "token"), []byte(token), 0o600); err != nil {
