@@ -19,6 +19,8 @@ package gate
 import (
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestCheckDirection(t *testing.T) {
@@ -45,5 +47,118 @@ func TestLowerIsBetter(t *testing.T) {
 		if got := LowerIsBetter(metric); got != want {
 			t.Errorf("LowerIsBetter(%q) = %v, want %v", metric, got, want)
 		}
+	}
+}
+
+func TestCompare(t *testing.T) {
+	tests := []struct {
+		v    float64
+		op   string
+		t    float64
+		want bool
+	}{
+		{0.9, ">=", 0.9, true}, {0.9, ">", 0.9, false}, {0.3, "<", 0.5, true}, {0.5, "<=", 0.5, true}, {0.6, "<=", 0.5, false},
+	}
+	for _, tt := range tests {
+		got, err := Compare(tt.v, tt.op, tt.t)
+		if err != nil || got != tt.want {
+			t.Errorf("Compare(%v %s %v) = %v, %v; want %v", tt.v, tt.op, tt.t, got, err, tt.want)
+		}
+	}
+	if _, err := Compare(1, "==", 1); err == nil {
+		t.Error(`Compare with "==" succeeded`)
+	}
+}
+
+func TestDecide(t *testing.T) {
+	champ := func(v float64) *Champion { return &Champion{Version: 3, Value: v} }
+	tests := []struct {
+		name        string
+		in          Input
+		wantPassed  bool
+		wantReasons []string
+	}{{
+		name:       "above the threshold, no champion",
+		in:         Input{Metric: "accuracy", Operator: ">=", Threshold: 0.8, Value: 0.85},
+		wantPassed: true,
+	}, {
+		name:        "below the threshold, no champion",
+		in:          Input{Metric: "accuracy", Operator: ">=", Threshold: 0.8, Value: 0.75},
+		wantReasons: []string{"accuracy 0.75 is not >= the threshold 0.8"},
+	}, {
+		name:       "beats the champion",
+		in:         Input{Metric: "accuracy", Operator: ">=", Threshold: 0.8, Value: 0.9, Champion: champ(0.85), MinDelta: 0.01},
+		wantPassed: true,
+	}, {
+		name:        "equal to the champion with min-delta 0",
+		in:          Input{Metric: "accuracy", Operator: ">=", Threshold: 0.8, Value: 0.85, Champion: champ(0.85)},
+		wantReasons: []string{"accuracy 0.85 does not beat the champion v3 (0.85) by more than min-delta 0 (higher is better)"},
+	}, {
+		name:        "better than the champion by less than min-delta",
+		in:          Input{Metric: "f1", Operator: ">", Threshold: 0.5, Value: 0.86, Champion: champ(0.85), MinDelta: 0.05},
+		wantReasons: []string{"f1 0.86 does not beat the champion v3 (0.85) by more than min-delta 0.05 (higher is better)"},
+	}, {
+		name: "below the threshold and worse than the champion: both reasons",
+		in:   Input{Metric: "accuracy", Operator: ">=", Threshold: 0.8, Value: 0.7, Champion: champ(0.9)},
+		wantReasons: []string{
+			"accuracy 0.7 is not >= the threshold 0.8",
+			"accuracy 0.7 does not beat the champion v3 (0.9) by more than min-delta 0 (higher is better)",
+		},
+	}, {
+		name:       "log-loss below the threshold and the champion's",
+		in:         Input{Metric: "log-loss", Operator: "<=", Threshold: 0.5, Value: 0.3, Champion: champ(0.4), MinDelta: 0.05},
+		wantPassed: true,
+	}, {
+		name:        "log-loss higher than the champion's",
+		in:          Input{Metric: "log-loss", Operator: "<=", Threshold: 0.5, Value: 0.45, Champion: champ(0.4)},
+		wantReasons: []string{"log-loss 0.45 does not beat the champion v3 (0.4) by more than min-delta 0 (lower is better)"},
+	}, {
+		name: "log-loss above the threshold, champion beaten",
+		in:   Input{Metric: "log-loss", Operator: "<", Threshold: 0.3, Value: 0.35, Champion: champ(0.6)},
+		wantReasons: []string{
+			"log-loss 0.35 is not < the threshold 0.3",
+		},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := Decide(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Passed != tt.wantPassed {
+				t.Errorf("Passed = %v, want %v", d.Passed, tt.wantPassed)
+			}
+			if diff := cmp.Diff(tt.wantReasons, d.Reasons); diff != "" {
+				t.Errorf("Reasons (-want +got):\n%s", diff)
+			}
+			if (tt.in.Champion != nil) != (d.ChampionPassed != nil) {
+				t.Errorf("ChampionPassed = %v with champion %v", d.ChampionPassed, tt.in.Champion)
+			}
+		})
+	}
+}
+
+func TestDecideRefuses(t *testing.T) {
+	for _, in := range []Input{
+		{Metric: "log-loss", Operator: ">=", Threshold: 0.5},
+		{Metric: "accuracy", Operator: "==", Threshold: 0.5},
+		{Metric: "accuracy", Operator: ">=", Threshold: 0.5, MinDelta: -0.1},
+	} {
+		if _, err := Decide(in); err == nil {
+			t.Errorf("Decide(%+v) succeeded, want an error", in)
+		}
+	}
+}
+
+func TestResults(t *testing.T) {
+	in := Input{Metric: "accuracy", Operator: ">=", Threshold: 0.8, Value: 0.8333333333333334, Champion: &Champion{Version: 1, Value: 0.1}}
+	got := Results(in, Decision{Passed: true})
+	want := map[string]string{"metric-value": "0.8333333333333334", "champion-value": "0.1", "passed": "true"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Results (-want +got):\n%s", diff)
+	}
+	in.Champion = nil
+	if got := Results(in, Decision{})["champion-value"]; got != "" {
+		t.Errorf("champion-value without a champion = %q, want empty", got)
 	}
 }

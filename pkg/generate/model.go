@@ -158,7 +158,7 @@ func stepParams(step string, p *spec.MLPipeline, extra []string) []Param {
 			def("metric", "accuracy", "Gate metric: accuracy, precision, recall, f1 or log-loss."),
 			def("operator", ">=", "How the metric is compared to the threshold: >=, >, <= or <."),
 			def("threshold", "0.8", "Threshold the gate metric must satisfy."),
-			def("min-delta", "0", "When registry is set: how much the metric must beat the champion by."),
+			def("min-delta", "0", "When registry is set: the metric must beat the champion's by more than this (a tie never passes)."),
 			def("registry", "", "Registry root holding the champion model to compare with (empty: no comparison)."),
 			def("model-name", "", "Model name in the registry."),
 		}

@@ -18,10 +18,10 @@ package generate
 
 import (
 	"encoding/json"
-	"fmt"
 	"sort"
 	"strconv"
 
+	mlgate "github.com/mlpipe/mlpipe/pkg/gate"
 	"github.com/mlpipe/mlpipe/pkg/spec"
 )
 
@@ -117,13 +117,11 @@ func newPlan(p *spec.MLPipeline, opts Options) *plan {
 	}
 	var gate []WhenData
 	if opts.When == WhenCEL {
-		// Tekton evaluates CEL on every reconcile, also before evaluate has run, when the
-		// result reference is still literal text: the matches() guard makes that false
-		// instead of a conversion error that would fail the PipelineRun.
-		const v = "'$(tasks.evaluate.results.metric-value)'"
-		gate = []WhenData{{CEL: fmt.Sprintf("%s.matches('^[-+0-9.eE]+$') && double(%s) %s double('$(params.threshold)')", v, v, ev.Operator)}}
+		// The same decision as evaluate's passed result (pkg/gate): the threshold test and, when
+		// evaluate compared a champion, beating its value by more than min-delta.
+		gate = []WhenData{{CEL: mlgate.CEL("evaluate", ev.Metric, ev.Operator, "$(params.threshold)", formatFloat(*ev.MinDelta))}}
 	} else {
-		gate = []WhenData{{Input: "$(tasks.evaluate.results.passed)", Operator: "in", Values: []string{"true"}}}
+		gate = []WhenData{{Input: "$(tasks.evaluate.results." + mlgate.ResultPassed + ")", Operator: "in", Values: []string{"true"}}}
 	}
 	pv := func(name, value string) ParamValue { return ParamValue{Name: name, Value: value} }
 	timing := func(step string, t *PipelineTaskData) {

@@ -30,6 +30,10 @@ const (
 	DefaultMetric       = "accuracy"
 	DefaultThreshold    = 0.8
 	DefaultWorkspace    = "1Gi"
+	// DefaultRegistryStore is spec.register.store when the spec names none: a folder of the project, beside
+	// the spec (LocalDataPath makes it absolute for a local run), never a machine-wide one where a champion of
+	// another project would gate this one.
+	DefaultRegistryStore = ".mlpipe/registry"
 )
 
 // DefaultParams are the built-in hyperparameters of the train step; spec.params overrides them.
@@ -74,6 +78,9 @@ func (p *MLPipeline) SetDefaults() {
 	}
 	if s.Register != nil && s.Register.ModelName == "" {
 		s.Register.ModelName = p.Metadata.Name
+	}
+	if s.Register != nil && s.Register.Store == "" {
+		s.Register.Store = DefaultRegistryStore
 	}
 	if s.Deploy != nil && s.Deploy.KServe != nil && s.Deploy.KServe.Namespace == "" {
 		s.Deploy.KServe.Namespace = p.Metadata.Namespace

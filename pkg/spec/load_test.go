@@ -285,10 +285,6 @@ func TestLoadInvalid(t *testing.T) {
 			`f.yaml:16:31: spec.steps.train.resources.limits.cpu: invalid quantity "lots": use forms like 500m, 2, 4Gi`,
 		},
 	}, {
-		name: "register without store, deploy without register",
-		yaml: base + "  register: {modelName: churn}\n",
-		want: []string{"f.yaml:9:3: spec.register.store: required: the registry root (s3://bucket/prefix, file:///abs/dir or a path)"},
-	}, {
 		name: "store with an unsupported scheme",
 		yaml: base + "  register: {store: \"http://models/churn\"}\n",
 		want: []string{`f.yaml:9:14: spec.register.store: unsupported URI scheme "http" in "http://models/churn": use file:// or s3://`},
@@ -445,4 +441,25 @@ func asList(err error, list *ErrorList) bool {
 	l, ok := err.(ErrorList)
 	*list = l
 	return ok
+}
+
+// TestRegistryStoreDefault: a register section without a store keeps the registry in the project, at
+// .mlpipe/registry beside the spec, made absolute for a local run so that no task's working folder changes it.
+func TestRegistryStoreDefault(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "mlpipe.yaml")
+	if err := os.WriteFile(file, []byte(base+"  register: {modelName: churn}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := LoadFile(file)
+	if err != nil {
+		t.Fatalf("LoadFile: %v", err)
+	}
+	if got := p.Spec.Register.Store; got != ".mlpipe/registry" {
+		t.Errorf("store = %q, want .mlpipe/registry", got)
+	}
+	p.LocalDataPath()
+	if got, want := p.Spec.Register.Store, filepath.Join(dir, ".mlpipe", "registry"); got != want {
+		t.Errorf("store for a local run = %q, want %q", got, want)
+	}
 }

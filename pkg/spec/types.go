@@ -149,8 +149,9 @@ type Resources struct {
 // Register configures the model registry.
 type Register struct {
 	// Store is the registry root: s3://bucket/prefix, file:///abs/dir or a path (local runs only,
-	// relative to mlpipe.yaml). The generated Pipeline takes it as its model-store param.
-	Store string `yaml:"store"`
+	// relative to mlpipe.yaml; default DefaultRegistryStore, .mlpipe/registry beside the spec). The generated
+	// Pipeline takes it as its model-store param.
+	Store string `yaml:"store,omitempty"`
 	// ModelName names the model in the registry (default: metadata.name).
 	ModelName string `yaml:"modelName,omitempty"`
 }

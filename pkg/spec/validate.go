@@ -114,11 +114,7 @@ func (p *MLPipeline) validate() ErrorList {
 		c.step(name, s.Steps.StepByName(name))
 	}
 	if r := s.Register; r != nil {
-		if r.Store == "" {
-			c.add("spec.register.store", "required: the registry root (s3://bucket/prefix, file:///abs/dir or a path)")
-		} else {
-			c.uri("spec.register.store", r.Store, true)
-		}
+		c.uri("spec.register.store", r.Store, true)
 		c.name("spec.register.modelName", r.ModelName, 63, false)
 	}
 	if d := s.Deploy; d != nil {

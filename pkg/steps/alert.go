@@ -91,6 +91,9 @@ type AlertMessage struct {
 	Value string `json:"value,omitempty"`
 	// Passed is the gate outcome.
 	Passed *bool `json:"passed,omitempty"`
+	// GateReasons says why the gate did not pass, one sentence per failed test (threshold, champion), from
+	// the evaluate step's metrics.json.
+	GateReasons []string `json:"gateReasons,omitempty"`
 	// DataDigest is the digest of the training data.
 	DataDigest string `json:"dataDigest,omitempty"`
 	// FailedTasks are the failed tasks.
@@ -182,6 +185,9 @@ func BuildAlert(o *AlertOptions) (*AlertMessage, error) {
 			verdict = "did not pass"
 		}
 		fmt.Fprintf(&b, "; evaluation gate %s (%s = %s, threshold %s)", verdict, o.Metric, o.Value, o.Threshold)
+		if !*m.Passed && len(m.GateReasons) > 0 {
+			fmt.Fprintf(&b, ": %s", strings.Join(m.GateReasons, "; "))
+		}
 	}
 	if o.DataDigest != "" {
 		fmt.Fprintf(&b, "; data %s", o.DataDigest)
@@ -243,6 +249,7 @@ func readAlertMetrics(o *AlertOptions, m *AlertMessage) error {
 	if o.Metric == "" {
 		o.Metric = r.Gate.Metric
 	}
+	m.GateReasons = r.Gate.Reasons
 	return nil
 }
 

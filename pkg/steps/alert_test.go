@@ -28,7 +28,8 @@ import (
 func TestBuildAlertFromTaskStatusesAndMetrics(t *testing.T) {
 	dir := t.TempDir()
 	metrics := filepath.Join(dir, "metrics.json")
-	report := `{"accuracy": 0.7, "gate": {"metric": "accuracy", "operator": ">=", "threshold": 0.9, "value": 0.7, "passed": false}}`
+	report := `{"accuracy": 0.7, "gate": {"metric": "accuracy", "operator": ">=", "threshold": 0.9, "value": 0.7, "passed": false,
+		"reasons": ["accuracy 0.7 is not >= the threshold 0.9", "accuracy 0.7 does not beat the champion v2 (0.8) by more than min-delta 0 (higher is better)"]}}`
 	if err := os.WriteFile(metrics, []byte(report), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +51,8 @@ func TestBuildAlertFromTaskStatusesAndMetrics(t *testing.T) {
 		o:          AlertOptions{Status: "Completed", PipelineRun: "churn-run-1", Threshold: "0.9", TaskStatuses: []string{"train=Succeeded", "register=None"}, MetricsFile: metrics},
 		wantFailed: []string{},
 		wantPassed: "false",
-		wantText:   "evaluation gate did not pass (accuracy = 0.7, threshold 0.9)",
+		wantText: "evaluation gate did not pass (accuracy = 0.7, threshold 0.9): accuracy 0.7 is not >= the threshold 0.9; " +
+			"accuracy 0.7 does not beat the champion v2 (0.8) by more than min-delta 0 (higher is better)",
 	}, {
 		name:       "a task failed, no metrics yet",
 		o:          AlertOptions{Status: "Failed", PipelineRun: "churn-run-2", TaskStatuses: []string{"preprocess=Succeeded", "train=Failed", "evaluate=None"}, MetricsFile: filepath.Join(dir, "missing.json")},

@@ -123,8 +123,9 @@ func TestEndToEndChurn(t *testing.T) {
 	}
 	tie := mustRun(t, "evaluate", "--dataset", dsURI, "--model", modelURI, "--threshold", "0.5",
 		"--out", filepath.Join(dir, "eval-tie"), "--registry", reg, "--model-name", "churn")
-	if tie.results["passed"] != "true" {
-		t.Errorf("a tie with min-delta 0 did not pass: %v", tie.results)
+	// A tie never beats the champion, also with min-delta 0: the champion keeps its place.
+	if tie.results["passed"] != "false" || tie.results["champion-value"] != tie.results["metric-value"] {
+		t.Errorf("a tie with min-delta 0: %v, want passed false and champion-value = metric-value", tie.results)
 	}
 
 	// Serve the registered model and ask it about two clear-cut customers.

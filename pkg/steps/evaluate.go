@@ -55,7 +55,8 @@ type EvaluateOptions struct {
 	Registry string
 	// ModelName is the registered model's name.
 	ModelName string
-	// MinDelta is the margin by which the metric must beat the champion's.
+	// MinDelta is the margin by which the metric must beat the champion's: strictly more than MinDelta
+	// better, so that a model equal to the champion never passes, also with MinDelta 0.
 	MinDelta float64
 	// ResultsDir receives the Tekton results.
 	ResultsDir string
@@ -114,9 +115,6 @@ func (m *Metrics) Value(name string) (float64, error) {
 	return 0, fmt.Errorf("unknown metric %q (want one of %s)", name, strings.Join(metricNames, ", "))
 }
 
-// lowerIsBetter reports whether smaller values of the metric are better.
-func lowerIsBetter(metric string) bool { return gate.LowerIsBetter(metric) }
-
 // Report is metrics.json: the metrics plus the gate's decision.
 type Report struct {
 	Metrics
@@ -142,10 +140,15 @@ type Gate struct {
 	Value float64 `json:"value"`
 	// ThresholdPassed is the outcome of the threshold test alone.
 	ThresholdPassed bool `json:"thresholdPassed"`
-	// Champion is the comparison against the registry's champion, when there was one.
+	// Champion is the comparison against the registry's champion, when one was made.
 	Champion *ChampionComparison `json:"champion,omitempty"`
+	// ChampionSkipped says why the registry's champion was not compared (it was trained for another label,
+	// classes or feature columns); the gate then decided on the threshold alone.
+	ChampionSkipped string `json:"championSkipped,omitempty"`
 	// Passed is the overall decision.
 	Passed bool `json:"passed"`
+	// Reasons says why the gate failed, one sentence for each failed test (threshold, champion).
+	Reasons []string `json:"reasons,omitempty"`
 }
 
 // ChampionComparison records how the candidate compared with the current champion.
@@ -154,13 +157,11 @@ type ChampionComparison struct {
 	Version int `json:"version"`
 	// ModelURI is the champion's model.json.
 	ModelURI string `json:"modelUri"`
-	// Value is the champion's value of the gate metric.
+	// Value is the champion's value of the gate metric, scored on the candidate's test split.
 	Value float64 `json:"value"`
-	// Source says where Value came from: "rescored" on this test split, or "recorded" at registration.
-	Source string `json:"source"`
 	// MinDelta is the required margin.
 	MinDelta float64 `json:"minDelta"`
-	// Passed reports whether the candidate beat the champion by at least MinDelta.
+	// Passed reports whether the candidate beat the champion by more than MinDelta, in the metric's direction.
 	Passed bool `json:"passed"`
 }
 
@@ -171,8 +172,11 @@ func newEvaluateCommand() *cobra.Command {
 		Short: "Score a model on the held-out split and decide whether it passes the gate",
 		Long: "Scores the model on <dataset>/test.csv, writes <out>/metrics.json (accuracy, macro precision/recall/F1,\n" +
 			"log loss, confusion matrix) and compares --metric with --threshold using --operator. With --registry and\n" +
-			"--model-name, a model that holds the `champion` alias must also be beaten by at least --min-delta.\n" +
-			"Results: accuracy, metric-value, passed, metrics-uri.",
+			"--model-name, the model that holds the `champion` alias must also be beaten by more than --min-delta (a tie\n" +
+			"never passes), in the metric's direction, when it was trained for the same label, classes and feature\n" +
+			"columns: it is scored on the same test split. Otherwise the gate says why it did not compare and decides\n" +
+			"on the threshold alone.\n" +
+			"Results: accuracy, metric-value, champion-value (empty when no champion was compared), passed, metrics-uri.",
 		Args: cobra.NoArgs,
 	}
 	cmd.Flags().StringVar(&o.Dataset, "dataset", "", "URI of the preprocessed dataset directory")
@@ -190,10 +194,12 @@ func newEvaluateCommand() *cobra.Command {
 		if err != nil {
 			return err
 		}
+		g := gate.Results(r.Gate.input(), r.Gate.decision())
 		return writeResults(o.ResultsDir,
 			result{"accuracy", formatFloat(r.Accuracy)},
-			result{"metric-value", formatFloat(r.Gate.Value)},
-			result{"passed", strconv.FormatBool(r.Gate.Passed)},
+			result{gate.ResultMetricValue, g[gate.ResultMetricValue]},
+			result{gate.ResultChampionValue, g[gate.ResultChampionValue]},
+			result{gate.ResultPassed, g[gate.ResultPassed]},
 			result{"metrics-uri", uri},
 		)
 	})
@@ -202,19 +208,22 @@ func newEvaluateCommand() *cobra.Command {
 
 func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
-// compare applies a comparison operator.
-func compare(v float64, op string, t float64) (bool, error) {
-	switch op {
-	case ">":
-		return v > t, nil
-	case ">=":
-		return v >= t, nil
-	case "<":
-		return v < t, nil
-	case "<=":
-		return v <= t, nil
+// input is the gate's input as the report records it.
+func (g *Gate) input() gate.Input {
+	in := gate.Input{Metric: g.Metric, Operator: g.Operator, Threshold: g.Threshold, Value: g.Value}
+	if c := g.Champion; c != nil {
+		in.Champion, in.MinDelta = &gate.Champion{Version: c.Version, Value: c.Value}, c.MinDelta
 	}
-	return false, fmt.Errorf("invalid --operator %q (want one of >, >=, <, <=)", op)
+	return in
+}
+
+// decision is the gate's decision as the report records it.
+func (g *Gate) decision() gate.Decision {
+	d := gate.Decision{ThresholdPassed: g.ThresholdPassed, Passed: g.Passed, Reasons: g.Reasons}
+	if c := g.Champion; c != nil {
+		d.ChampionPassed = &c.Passed
+	}
+	return d
 }
 
 // Evaluate runs the evaluate step, printing a metrics table to out; it returns the report and metrics.json's URI.
@@ -222,11 +231,14 @@ func Evaluate(ctx context.Context, o *EvaluateOptions, out io.Writer) (*Report, 
 	if _, err := (&Metrics{}).Value(o.Metric); err != nil {
 		return nil, "", fmt.Errorf("invalid --metric: %w", err)
 	}
-	if _, err := compare(0, o.Operator, 0); err != nil {
-		return nil, "", err
+	if _, err := gate.Compare(0, o.Operator, 0); err != nil {
+		return nil, "", fmt.Errorf("invalid --operator: %w", err)
 	}
 	if err := gate.CheckDirection(o.Metric, o.Operator); err != nil {
 		return nil, "", fmt.Errorf("invalid --operator for --metric=%s: %w", o.Metric, err)
+	}
+	if o.MinDelta < 0 {
+		return nil, "", fmt.Errorf("invalid --min-delta %v: must not be negative", o.MinDelta)
 	}
 	if o.Registry != "" && o.ModelName == "" {
 		return nil, "", errors.New("--registry needs --model-name")
@@ -249,19 +261,8 @@ func Evaluate(ctx context.Context, o *EvaluateOptions, out io.Writer) (*Report, 
 	}
 	metrics := Score(m, x, y)
 	r := &Report{Metrics: *metrics, Model: modelFileURI(o.Model), ModelDigest: store.Digest(modelData), Dataset: o.Dataset}
-	r.Gate = Gate{Metric: o.Metric, Operator: o.Operator, Threshold: o.Threshold}
-	r.Gate.Value, _ = metrics.Value(o.Metric)
-	r.Gate.ThresholdPassed, _ = compare(r.Gate.Value, o.Operator, o.Threshold)
-	r.Gate.Passed = r.Gate.ThresholdPassed
-	if o.Registry != "" {
-		c, err := compareChampion(ctx, o, x, y, m, r.Gate.Value)
-		if err != nil {
-			return nil, "", err
-		}
-		if c != nil {
-			r.Gate.Champion = c
-			r.Gate.Passed = r.Gate.Passed && c.Passed
-		}
+	if r.Gate, err = decideGate(ctx, o, metrics, m, x, y); err != nil {
+		return nil, "", err
 	}
 	data, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
@@ -274,48 +275,122 @@ func Evaluate(ctx context.Context, o *EvaluateOptions, out io.Writer) (*Report, 
 	return r, dst.URI("metrics.json"), nil
 }
 
-// compareChampion compares the candidate's metric value with the champion's; it returns nil when there is no
-// champion. The champion is re-scored on the same test split when its features match; otherwise its metrics
-// recorded at registration are used.
-func compareChampion(ctx context.Context, o *EvaluateOptions, x [][]float64, y []int, cand *Model, value float64) (*ChampionComparison, error) {
-	reg, err := store.Open(ctx, o.Registry)
-	if err != nil {
-		return nil, fmt.Errorf("invalid --registry: %w", err)
-	}
-	ptr, err := readChampion(ctx, reg, o.ModelName)
-	if err != nil {
-		return nil, err
-	}
-	if ptr == nil {
-		return nil, nil
-	}
-	c := &ChampionComparison{Version: ptr.Version, ModelURI: ptr.ModelURI, MinDelta: o.MinDelta}
-	champ, _, err := LoadModel(ctx, ptr.ModelURI)
-	if err != nil {
-		return nil, fmt.Errorf("error loading the champion (v%d): %w", ptr.Version, err)
-	}
-	if slices.Equal(champ.Features, cand.Features) && slices.Equal(champ.Classes, cand.Classes) &&
-		slices.EqualFunc(champ.Schema.Columns, cand.Schema.Columns, columnsEqual) {
-		c.Value, _ = Score(champ, x, y).Value(o.Metric)
-		c.Source = "rescored"
-	} else {
-		md, err := readMetadata(ctx, reg, o.ModelName, ptr.Version)
+// decideGate applies the gate (pkg/gate) to the candidate's metrics: the threshold test and, with --registry,
+// the comparison with a comparable champion.
+func decideGate(ctx context.Context, o *EvaluateOptions, metrics *Metrics, cand *Model, x [][]float64, y []int) (Gate, error) {
+	g := Gate{Metric: o.Metric, Operator: o.Operator, Threshold: o.Threshold}
+	g.Value, _ = metrics.Value(o.Metric)
+	in := gate.Input{Metric: o.Metric, Operator: o.Operator, Threshold: o.Threshold, Value: g.Value, MinDelta: o.MinDelta}
+	if o.Registry != "" {
+		c, skipped, err := scoreChampion(ctx, o, x, y, cand)
 		if err != nil {
-			return nil, err
+			return Gate{}, err
 		}
-		c.Value, _ = md.Metrics.Value(o.Metric)
-		c.Source = "recorded"
+		g.ChampionSkipped = skipped
+		if c != nil {
+			g.Champion = c
+			in.Champion = &gate.Champion{Version: c.Version, Value: c.Value}
+		}
 	}
-	if lowerIsBetter(o.Metric) {
-		c.Passed = value <= c.Value-o.MinDelta
-	} else {
-		c.Passed = value >= c.Value+o.MinDelta
+	d, err := gate.Decide(in)
+	if err != nil {
+		return Gate{}, err
 	}
-	return c, nil
+	g.ThresholdPassed, g.Passed, g.Reasons = d.ThresholdPassed, d.Passed, d.Reasons
+	if g.Champion != nil {
+		g.Champion.Passed = *d.ChampionPassed
+	}
+	return g, nil
 }
 
-func columnsEqual(a, b Column) bool {
-	return a.Name == b.Name && a.Type == b.Type && a.Mean == b.Mean && a.Std == b.Std && slices.Equal(a.Categories, b.Categories)
+// scoreChampion scores the registry's champion on the candidate's test split. It returns nil and no reason when
+// there is no champion, and nil with the reason when the champion was trained for another label, classes or
+// feature columns: its metrics then say nothing about this data. A champion whose columns match but whose
+// numeric columns were standardised on other training data is scored on the same rows re-encoded with its own
+// means and standard deviations.
+func scoreChampion(ctx context.Context, o *EvaluateOptions, x [][]float64, y []int, cand *Model) (*ChampionComparison, string, error) {
+	reg, err := store.Open(ctx, o.Registry)
+	if err != nil {
+		return nil, "", fmt.Errorf("invalid --registry: %w", err)
+	}
+	ptr, err := readChampion(ctx, reg, o.ModelName)
+	if err != nil || ptr == nil {
+		return nil, "", err
+	}
+	champ, _, err := LoadModel(ctx, ptr.ModelURI)
+	if err != nil {
+		return nil, "", fmt.Errorf("error loading the champion (v%d): %w", ptr.Version, err)
+	}
+	if why := incomparable(&champ.Schema, &cand.Schema); why != "" {
+		return nil, fmt.Sprintf("champion v%d not compared: %s; the gate decided on the threshold alone", ptr.Version, why), nil
+	}
+	c := &ChampionComparison{Version: ptr.Version, ModelURI: ptr.ModelURI, MinDelta: o.MinDelta}
+	c.Value, _ = Score(champ, reencode(x, cand.Schema.Columns, champ.Schema.Columns), y).Value(o.Metric)
+	return c, "", nil
+}
+
+// incomparable says how the champion's schema differs from the candidate's in what makes the two models answer
+// the same question about the same inputs: the label, the classes and the feature columns (name, type and,
+// for a categorical column, its categories). It returns "" when they agree.
+func incomparable(champ, cand *Schema) string {
+	switch {
+	case champ.Label != cand.Label:
+		return fmt.Sprintf("it predicts the label %q, this model %q", champ.Label, cand.Label)
+	case !slices.Equal(champ.Classes, cand.Classes):
+		return fmt.Sprintf("its classes are %s, this model's %s", quoteNames(champ.Classes), quoteNames(cand.Classes))
+	case len(champ.Columns) != len(cand.Columns):
+		return fmt.Sprintf("it has %d feature columns %s, this model %d %s",
+			len(champ.Columns), columnNames(champ.Columns), len(cand.Columns), columnNames(cand.Columns))
+	}
+	for i, a := range champ.Columns {
+		if b := cand.Columns[i]; a.Name != b.Name || a.Type != b.Type || !slices.Equal(a.Categories, b.Categories) {
+			return fmt.Sprintf("its feature column %d is %s, this model's %s", i+1, describeColumn(a), describeColumn(b))
+		}
+	}
+	return ""
+}
+
+func describeColumn(c Column) string {
+	if c.Type == TypeCategorical {
+		return fmt.Sprintf("%q (categorical: %s)", c.Name, strings.Join(c.Categories, ", "))
+	}
+	return fmt.Sprintf("%q (%s)", c.Name, c.Type)
+}
+
+// reencode turns rows encoded with the columns from into rows encoded with the columns to, which have the same
+// names, types and categories: a numeric value is un-standardised with from's mean and standard deviation and
+// standardised with to's (as EncodeRow does, a deviation of 0 counts as 1); one-hot values are unchanged. x is
+// returned as is when the standardisations agree.
+func reencode(x [][]float64, from, to []Column) [][]float64 {
+	same := true
+	for i := range from {
+		same = same && from[i].Mean == to[i].Mean && from[i].Std == to[i].Std
+	}
+	if same {
+		return x
+	}
+	out := make([][]float64, len(x))
+	for r, row := range x {
+		out[r] = slices.Clone(row)
+		j := 0
+		for i, c := range from {
+			if c.Type != TypeNumeric {
+				j += len(c.Categories)
+				continue
+			}
+			raw := row[j]*nonZero(c.Std) + c.Mean
+			out[r][j] = (raw - to[i].Mean) / nonZero(to[i].Std)
+			j++
+		}
+	}
+	return out
+}
+
+func nonZero(std float64) float64 {
+	if std == 0 {
+		return 1
+	}
+	return std
 }
 
 // Score computes the metrics of the model on encoded rows x with true class indices y.
@@ -393,9 +468,16 @@ func printReport(out io.Writer, r *Report) {
 	}
 	_ = tw.Flush()
 	g := r.Gate
-	fmt.Fprintf(out, "\ngate: %s %.4f %s %v: %v\n", g.Metric, g.Value, g.Operator, g.Threshold, g.ThresholdPassed)
+	fmt.Fprintf(out, "\ngate: %s %s %s %s: %v\n", g.Metric, gate.Format(g.Value), g.Operator, gate.Format(g.Threshold), g.ThresholdPassed)
 	if c := g.Champion; c != nil {
-		fmt.Fprintf(out, "champion v%d: %s %.4f (%s), min-delta %v: %v\n", c.Version, g.Metric, c.Value, c.Source, c.MinDelta, c.Passed)
+		fmt.Fprintf(out, "champion v%d: %s %s on this test split, beaten by more than min-delta %s: %v\n",
+			c.Version, g.Metric, gate.Format(c.Value), gate.Format(c.MinDelta), c.Passed)
+	}
+	if g.ChampionSkipped != "" {
+		fmt.Fprintf(out, "%s\n", g.ChampionSkipped)
 	}
 	fmt.Fprintf(out, "passed: %v\n", g.Passed)
+	for _, why := range g.Reasons {
+		fmt.Fprintf(out, "  %s\n", why)
+	}
 }

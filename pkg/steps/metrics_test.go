@@ -54,20 +54,3 @@ func TestScore(t *testing.T) {
 		t.Errorf("Score (-want +got):\n%s", diff)
 	}
 }
-
-func TestCompare(t *testing.T) {
-	tests := []struct {
-		v    float64
-		op   string
-		t    float64
-		want bool
-	}{
-		{0.9, ">=", 0.9, true}, {0.9, ">", 0.9, false}, {0.3, "<", 0.5, true}, {0.5, "<=", 0.5, true}, {0.6, "<=", 0.5, false},
-	}
-	for _, tt := range tests {
-		got, err := compare(tt.v, tt.op, tt.t)
-		if err != nil || got != tt.want {
-			t.Errorf("compare(%v %s %v) = %v, %v; want %v", tt.v, tt.op, tt.t, got, err, tt.want)
-		}
-	}
-}

@@ -214,7 +214,9 @@ func TestRealNodeServeKubernetes(t *testing.T) {
 			mu.Unlock()
 		}
 	}()
-	second, _ := e.wait(t, e.start(t))
+	// The same data and params train the same model, which ties with the first run's champion and a tie never
+	// passes the gate: the second run registers into an empty registry (tkn takes the last -p model-store).
+	second, _ := e.wait(t, e.start(t, "model-store="+e.store()+"-second"))
 	time.Sleep(3 * time.Second) // the old Pod's drain
 	close(stop)
 	<-done

@@ -114,7 +114,9 @@ func TestLocalRunExample(t *testing.T) {
 		defer alert.Close()
 		t.Setenv("MLPIPE_SECRET_MLPIPE_ALERT_URL", alert.URL) // the failed run alerts: answer at once
 		o := opts
-		o.Params, o.DeployToCluster = nil, true // the first run's params: its gate passed
+		// The first run's params, with an empty registry: its gate passes on the threshold (against the first run's
+		// champion, the same model would tie, and a tie never passes).
+		o.Params, o.DeployToCluster = map[string]string{"model-store": "file://" + filepath.Join(t.TempDir(), "registry")}, true
 		o.Timeouts = &v1.TimeoutFields{Pipeline: &metav1.Duration{Duration: 2 * time.Minute}}
 		res, err := localrun.Run(ctx, out.Pipeline, out.Tasks, o)
 		if err != nil {
