@@ -48,7 +48,7 @@ func TestLoadValid(t *testing.T) {
 			if ev.Metric != "accuracy" || ev.Operator != ">=" || *ev.Threshold != DefaultThreshold {
 				t.Errorf("gate defaults = %s %s %v", ev.Metric, ev.Operator, *ev.Threshold)
 			}
-			if !*p.Spec.Cache || *p.Spec.Data.TestFraction != 0.2 || *p.Spec.Data.Seed != 42 {
+			if !*p.Spec.Cache || *p.Spec.Data.TestFraction != 0.2 || *p.Spec.Data.Seed != 42 || p.Spec.Data.Missing != "drop" || p.Spec.Data.Delimiter != "" {
 				t.Errorf("defaults not applied: %+v", p.Spec)
 			}
 		},
