@@ -128,6 +128,10 @@ type Report struct {
 	Dataset string `json:"dataset"`
 	// Gate is the threshold (and champion) decision.
 	Gate Gate `json:"gate"`
+	// Baseline is the majority-class baseline of the gate metric (baseline.go).
+	Baseline *Baseline `json:"baseline,omitempty"`
+	// Warnings say when the metric does not beat the baseline or the test split is too small or lacks a class.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Gate records the evaluation gate's inputs and decision.
@@ -253,6 +257,9 @@ func Evaluate(ctx context.Context, o *EvaluateOptions, out io.Writer) (*Report, 
 	r.Gate.Value, _ = metrics.Value(o.Metric)
 	r.Gate.ThresholdPassed, _ = compare(r.Gate.Value, o.Operator, o.Threshold)
 	r.Gate.Passed = r.Gate.ThresholdPassed
+	if r.Baseline, r.Warnings, err = evaluationWarnings(s, metrics, x, y, o.Metric); err != nil {
+		return nil, "", err
+	}
 	if o.Registry != "" {
 		c, err := compareChampion(ctx, o, x, y, m, r.Gate.Value)
 		if err != nil {
@@ -271,6 +278,9 @@ func Evaluate(ctx context.Context, o *EvaluateOptions, out io.Writer) (*Report, 
 		return nil, "", err
 	}
 	printReport(out, r)
+	for _, w := range r.Warnings {
+		fmt.Fprintf(out, "warning: %s\n", w)
+	}
 	return r, dst.URI("metrics.json"), nil
 }
 
