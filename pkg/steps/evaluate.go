@@ -325,7 +325,7 @@ func compareChampion(ctx context.Context, o *EvaluateOptions, x [][]float64, y [
 }
 
 func columnsEqual(a, b Column) bool {
-	return a.Name == b.Name && a.Type == b.Type && a.Mean == b.Mean && a.Std == b.Std && slices.Equal(a.Categories, b.Categories)
+	return a.Name == b.Name && a.Type == b.Type && a.Mean == b.Mean && a.Std == b.Std && a.Fill == b.Fill && slices.Equal(a.Categories, b.Categories)
 }
 
 // Score computes the metrics of the model on encoded rows x with true class indices y.

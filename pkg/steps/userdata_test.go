@@ -373,3 +373,17 @@ func newTestServer(t *testing.T, uri string) string {
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
+
+// TestColumnsEqualComparesFill: a champion whose imputation fills differ encodes missing values differently, so
+// it is not rescored on the candidate's encoded test split.
+func TestColumnsEqualComparesFill(t *testing.T) {
+	a := Column{Name: "size", Type: TypeNumeric, Mean: 5, Std: 2, Fill: "5"}
+	b := a
+	b.Fill = "6"
+	if columnsEqual(a, b) {
+		t.Error("columns with fills 5 and 6 compare equal")
+	}
+	if b.Fill = "5"; !columnsEqual(a, b) {
+		t.Error("equal columns compare unequal")
+	}
+}
