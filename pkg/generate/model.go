@@ -137,6 +137,8 @@ func stepParams(step string, p *spec.MLPipeline, extra []string) []Param {
 			def("test-fraction", "0.2", "Share of rows held out for evaluation."),
 			def("seed", "42", "Seed of the stratified split."),
 			def("exclude", "", "Columns left out of the features, comma-separated (CSV quoting for names with commas)."),
+			def("delimiter", "", `CSV field delimiter: ",", ";", "tab" or "|" (empty: detect it).`),
+			def("missing", "drop", `Rows with a missing value: "drop" them, or "impute" the value from the training split (median or most frequent; the model applies the same when serving).`),
 		}
 	case "train":
 		ps := []Param{
@@ -204,7 +206,7 @@ func stepArgs(step string, extra []string) []string {
 	out := func(dir string) string { return "--out=$(workspaces.artifacts.path)/" + dir }
 	switch step {
 	case "preprocess":
-		return []string{"--data=$(params.data-uri)", "--label=$(params.label)", "--test-fraction=$(params.test-fraction)", "--seed=$(params.seed)", "--exclude=$(params.exclude)", out("dataset")}
+		return []string{"--data=$(params.data-uri)", "--label=$(params.label)", "--test-fraction=$(params.test-fraction)", "--seed=$(params.seed)", "--exclude=$(params.exclude)", "--delimiter=$(params.delimiter)", "--missing=$(params.missing)", out("dataset")}
 	case "train":
 		return []string{"--dataset=$(params.dataset-uri)", "--epochs=$(params.epochs)", "--learning-rate=$(params.learning-rate)", "--batch-size=$(params.batch-size)", "--l2=$(params.l2)", "--seed=$(params.seed)", out("model")}
 	case "evaluate":
@@ -249,6 +251,8 @@ func pipelineParams(p *spec.MLPipeline, extra []string) []Param {
 		{Name: "test-fraction", Default: formatFloat(*p.Spec.Data.TestFraction), Description: "Share of rows held out for evaluation."},
 		{Name: "seed", Default: strconv.Itoa(*p.Spec.Data.Seed), Description: "Seed of the split and the training."},
 		{Name: "exclude", Default: csvLine(p.Spec.Data.Exclude), Description: "Columns left out of the features, comma-separated."},
+		{Name: "delimiter", Default: p.Spec.Data.Delimiter, Description: "CSV field delimiter (empty: detect it)."},
+		{Name: "missing", Default: p.Spec.Data.Missing, Description: "Rows with a missing value: drop or impute."},
 	}
 	for _, name := range []string{"epochs", "learning-rate", "batch-size", "l2"} {
 		ps = append(ps, Param{Name: name, Default: p.Param(name), Description: "Training hyperparameter " + name + "."})

@@ -135,7 +135,7 @@ func newPlan(p *spec.MLPipeline, opts Options) *plan {
 		timing(td.Step, &t)
 		switch td.Step {
 		case "preprocess":
-			t.Params = []ParamValue{pv("data-uri", "$(params.data-uri)"), pv("label", "$(params.label)"), pv("test-fraction", "$(params.test-fraction)"), pv("seed", "$(params.seed)"), pv("exclude", "$(params.exclude)")}
+			t.Params = []ParamValue{pv("data-uri", "$(params.data-uri)"), pv("label", "$(params.label)"), pv("test-fraction", "$(params.test-fraction)"), pv("seed", "$(params.seed)"), pv("exclude", "$(params.exclude)"), pv("delimiter", "$(params.delimiter)"), pv("missing", "$(params.missing)")}
 		case "train":
 			t.Params = []ParamValue{pv("dataset-uri", "$(tasks.preprocess.results.dataset-uri)")}
 			for _, n := range []string{"epochs", "learning-rate", "batch-size", "l2", "seed"} {

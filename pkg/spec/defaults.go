@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/mlpipe/mlpipe/pkg/dataopts"
 	"github.com/mlpipe/mlpipe/pkg/gate"
 )
 
@@ -54,6 +55,9 @@ func (p *MLPipeline) SetDefaults() {
 	if s.Data.Seed == nil {
 		v := DefaultSeed
 		s.Data.Seed = &v
+	}
+	if s.Data.Missing == "" {
+		s.Data.Missing = dataopts.MissingDrop
 	}
 	if s.Steps.Evaluate == nil {
 		s.Steps.Evaluate = &Step{}

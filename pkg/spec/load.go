@@ -28,6 +28,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/mlpipe/mlpipe/pkg/suggest"
 )
 
 // Error is one problem in a spec file, printed as FILE:LINE:COL: field.path: message.
@@ -261,7 +263,7 @@ func (l *loader) decode(n *yaml.Node, v reflect.Value, field string) {
 			seen[name] = true
 			idx, ok := fields[name]
 			if !ok {
-				l.fail(k, f, "unknown field %q%s", name, suggest(name, keys(fields)))
+				l.fail(k, f, "unknown field %q%s", name, suggest.Hint(name, keys(fields)))
 				continue
 			}
 			l.positions[f] = Position{k.Line, k.Column}
@@ -356,46 +358,4 @@ func keys(m map[string]int) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// suggest returns a "did you mean" hint naming the closest candidate, if any is close.
-func suggest(name string, candidates []string) string {
-	best, bestD := "", 1<<30
-	for _, c := range candidates {
-		d := distance(strings.ToLower(name), strings.ToLower(c))
-		if d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if best == "" || bestD > 2 && bestD > len(name)/3 {
-		// an abbreviation (acc → accuracy) is close too
-		for _, c := range candidates {
-			if len(name) >= 3 && strings.HasPrefix(strings.ToLower(c), strings.ToLower(name)) {
-				return fmt.Sprintf(" (did you mean %q?)", c)
-			}
-		}
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// distance is the Levenshtein edit distance between a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -48,8 +48,16 @@ func TestLoadValid(t *testing.T) {
 			if ev.Metric != "accuracy" || ev.Operator != ">=" || *ev.Threshold != DefaultThreshold {
 				t.Errorf("gate defaults = %s %s %v", ev.Metric, ev.Operator, *ev.Threshold)
 			}
-			if !*p.Spec.Cache || *p.Spec.Data.TestFraction != 0.2 || *p.Spec.Data.Seed != 42 {
+			if !*p.Spec.Cache || *p.Spec.Data.TestFraction != 0.2 || *p.Spec.Data.Seed != 42 || p.Spec.Data.Missing != "drop" || p.Spec.Data.Delimiter != "" {
 				t.Errorf("defaults not applied: %+v", p.Spec)
+			}
+		},
+	}, {
+		name: "delimiter and missing-value policy",
+		yaml: base + "    delimiter: tab\n    missing: impute\n",
+		check: func(t *testing.T, p *MLPipeline) {
+			if p.Spec.Data.Delimiter != "tab" || p.Spec.Data.Missing != "impute" {
+				t.Errorf("delimiter, missing = %q, %q; want \"tab\", \"impute\"", p.Spec.Data.Delimiter, p.Spec.Data.Missing)
 			}
 		},
 	}, {
@@ -214,6 +222,20 @@ func TestLoadInvalid(t *testing.T) {
 			`f.yaml:9:19: spec.data.exclude[1]: "churned" is the label column (spec.data.label): it cannot be excluded`,
 			`f.yaml:9:28: spec.data.exclude[2]: column "id" is listed twice`,
 			`f.yaml:9:32: spec.data.exclude[3]: empty column name`,
+		},
+	}, {
+		name: "unknown delimiter and missing-value policy",
+		yaml: base + "    delimiter: \"tabs\"\n    missing: imputed\n",
+		want: []string{
+			`f.yaml:9:5: spec.data.delimiter: unknown delimiter "tabs": use one of ",", ";", "tab", "|", or leave it empty to detect it (did you mean "tab"?)`,
+			`f.yaml:10:5: spec.data.missing: unknown missing-value policy "imputed": use one of "drop", "impute" (did you mean "impute"?)`,
+		},
+	}, {
+		name: "delimiter and missing as params",
+		yaml: base + "  params: {delimiter: \";\", missing: impute}\n",
+		want: []string{
+			`f.yaml:9:12: spec.params.delimiter: param "delimiter" is set from the spec itself; remove it from spec.params`,
+			`f.yaml:9:28: spec.params.missing: param "missing" is set from the spec itself; remove it from spec.params`,
 		},
 	}, {
 		name: "wrong scalar type",

@@ -90,6 +90,11 @@ type Data struct {
 	Seed *int `yaml:"seed,omitempty"`
 	// Exclude names columns that are not features: identifiers, free text, columns that leak the label.
 	Exclude []string `yaml:"exclude,omitempty"`
+	// Delimiter is the CSV's field delimiter: ",", ";", "tab" or "|"; empty detects it from the file.
+	Delimiter string `yaml:"delimiter,omitempty"`
+	// Missing says what happens to a row with a missing value: "drop" it (the default) or "impute" the value
+	// from the training split (median or most frequent), which serving then applies the same way.
+	Missing string `yaml:"missing,omitempty"`
 }
 
 // Storage configures the S3 client of every step.

@@ -28,7 +28,9 @@ import (
 	"time"
 
 	schedcron "github.com/mlpipe/mlpipe/pkg/cron"
+	"github.com/mlpipe/mlpipe/pkg/dataopts"
 	"github.com/mlpipe/mlpipe/pkg/gate"
+	"github.com/mlpipe/mlpipe/pkg/suggest"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -267,10 +269,16 @@ func (c *checker) data(d *Data) {
 		}
 		seen[col] = true
 	}
+	if _, err := dataopts.ParseDelimiter(d.Delimiter); err != nil {
+		c.add("spec.data.delimiter", "%v%s", err, suggest.Hint(d.Delimiter, dataopts.Delimiters))
+	}
+	if err := dataopts.CheckMissing(d.Missing); err != nil {
+		c.add("spec.data.missing", "%v%s", err, suggest.Hint(d.Missing, dataopts.MissingPolicies))
+	}
 }
 
 // reservedParams are pipeline params the generator wires itself.
-var reservedParams = []string{"data-uri", "label", "test-fraction", "seed", "exclude", "metric", "operator", "threshold", "min-delta", "model-name", "store", "model-store"}
+var reservedParams = []string{"data-uri", "label", "test-fraction", "seed", "exclude", "delimiter", "missing", "metric", "operator", "threshold", "min-delta", "model-name", "store", "model-store"}
 
 func (c *checker) param(field, name, value string) {
 	if !paramName.MatchString(name) {
@@ -313,7 +321,7 @@ func (c *checker) step(name string, st *Step) {
 		}
 	} else {
 		if !oneOf(st.Metric, Metrics) {
-			c.add(base+".metric", "unknown metric %q: use one of %s%s", st.Metric, quoteAll(Metrics), suggest(st.Metric, Metrics))
+			c.add(base+".metric", "unknown metric %q: use one of %s%s", st.Metric, quoteAll(Metrics), suggest.Hint(st.Metric, Metrics))
 		}
 		if !oneOf(st.Operator, Operators) {
 			c.add(base+".operator", "unknown operator %q: use one of %s", st.Operator, quoteAll(Operators))
@@ -440,7 +448,7 @@ func (c *checker) schedule(s *Schedule) {
 		c.add(base+".timeZone", "unknown time zone %q: use an IANA name such as Europe/Berlin", s.TimeZone)
 	}
 	if !oneOf(s.ConcurrencyPolicy, ConcurrencyPolicies) {
-		c.add(base+".concurrencyPolicy", "must be one of %s, got %q%s", quoteAll(ConcurrencyPolicies), s.ConcurrencyPolicy, suggest(s.ConcurrencyPolicy, ConcurrencyPolicies))
+		c.add(base+".concurrencyPolicy", "must be one of %s, got %q%s", quoteAll(ConcurrencyPolicies), s.ConcurrencyPolicy, suggest.Hint(s.ConcurrencyPolicy, ConcurrencyPolicies))
 	}
 	if d := s.StartingDeadlineSeconds; d != nil && *d < 0 {
 		c.add(base+".startingDeadlineSeconds", "must not be negative, got %d", *d)
@@ -457,11 +465,11 @@ func (c *checker) s3(t *S3Trigger) {
 	}
 	for i, e := range t.Events {
 		if !oneOf(e, S3Events) {
-			c.add(fmt.Sprintf("%s.events[%d]", base, i), "unknown event %q: use one of %s%s", e, quoteAll(S3Events), suggest(e, S3Events))
+			c.add(fmt.Sprintf("%s.events[%d]", base, i), "unknown event %q: use one of %s%s", e, quoteAll(S3Events), suggest.Hint(e, S3Events))
 		}
 	}
 	if !oneOf(t.ConcurrencyPolicy, ConcurrencyPolicies) {
-		c.add(base+".concurrencyPolicy", "must be one of %s, got %q%s", quoteAll(ConcurrencyPolicies), t.ConcurrencyPolicy, suggest(t.ConcurrencyPolicy, ConcurrencyPolicies))
+		c.add(base+".concurrencyPolicy", "must be one of %s, got %q%s", quoteAll(ConcurrencyPolicies), t.ConcurrencyPolicy, suggest.Hint(t.ConcurrencyPolicy, ConcurrencyPolicies))
 	}
 	if strings.Contains(t.Marker, "/") {
 		c.add(base+".marker", "must be a base name such as _SUCCESS, got %q", t.Marker)

@@ -28,6 +28,9 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/mlpipe/mlpipe/pkg/dataopts"
+	"github.com/mlpipe/mlpipe/pkg/suggest"
 )
 
 // Column types recorded in the schema.
@@ -58,6 +61,9 @@ type Schema struct {
 	// DroppedColumns are the input columns that are not features, with why: "excluded" (asked for) or
 	// "identifier" (a different non-numeric value in every row).
 	DroppedColumns []DroppedColumn `json:"droppedColumns,omitempty"`
+	// Missing is the missing-value policy: "drop" (rows with a missing value were dropped) or "impute" (missing
+	// feature values are filled with each column's Fill, here and at serving time).
+	Missing string `json:"missing"`
 	// Counts are the row counts of the cleaning and the split.
 	Counts Counts `json:"counts"`
 	// TestFraction and Seed are the split parameters.
@@ -91,16 +97,34 @@ type Column struct {
 	Mean float64 `json:"mean,omitempty"`
 	// Std is the training split's population standard deviation (1 when it is 0).
 	Std float64 `json:"std,omitempty"`
-	// Categories is the one-hot vocabulary of a categorical column, sorted; unseen values encode as all zeros.
+	// Categories is the one-hot vocabulary of a categorical column, sorted; any other value is refused.
 	Categories []string `json:"categories,omitempty"`
+	// Fill replaces a missing value (policy "impute"): the training split's median of a numeric column, its most
+	// frequent value of a categorical one. Empty means a missing value is refused.
+	Fill string `json:"fill,omitempty"`
+	// Imputed is how many of the dataset's values of this column were missing and filled.
+	Imputed int `json:"imputed,omitempty"`
+}
+
+// raw returns the value that encodes v: v itself, or Fill when v is missing and the column has one.
+func (c *Column) raw(v string) (string, error) {
+	if !isMissing(v) {
+		return v, nil
+	}
+	if c.Fill == "" {
+		return "", fmt.Errorf("column %q has a missing value", c.Name)
+	}
+	return c.Fill, nil
 }
 
 // Counts records how many rows each stage kept or dropped.
 type Counts struct {
 	// Input is the number of data rows in the CSV.
 	Input int `json:"input"`
-	// DroppedMissing is the number of rows dropped for a missing value.
+	// DroppedMissing is the number of rows dropped for a missing value (policy "impute": a missing label).
 	DroppedMissing int `json:"droppedMissing"`
+	// Imputed is the number of kept rows that had at least one missing feature value filled.
+	Imputed int `json:"imputed,omitempty"`
 	// DroppedDuplicates is the number of exact duplicate rows dropped.
 	DroppedDuplicates int `json:"droppedDuplicates"`
 	// Rows is the number of rows kept (train + test).
@@ -111,6 +135,10 @@ type Counts struct {
 	Test int `json:"test"`
 	// PerClass is the number of kept rows of each class.
 	PerClass map[string]int `json:"perClass"`
+	// TrainPerClass is the number of training rows of each class (the majority-class baseline's priors).
+	TrainPerClass map[string]int `json:"trainPerClass,omitempty"`
+	// TestPerClass is the number of test rows of each class.
+	TestPerClass map[string]int `json:"testPerClass,omitempty"`
 }
 
 // missingTokens are the (case-insensitive) values read as missing.
@@ -122,6 +150,8 @@ func isMissing(v string) bool { return missingTokens[strings.ToLower(v)] }
 type table struct {
 	header []string
 	rows   [][]string
+	// delim is the field delimiter the CSV was read with.
+	delim rune
 }
 
 // exclude removes the named columns from the table before any cleaning, so that a missing value in an
@@ -137,7 +167,7 @@ func (t *table) exclude(names []string, label, what string) ([]string, error) {
 			return nil, fmt.Errorf("cannot exclude %q: it is the label column", n)
 		}
 		if t.index(n) < 0 {
-			return nil, fmt.Errorf("excluded column %q is not in %s (columns: %s)", n, what, quoteNames(t.header))
+			return nil, fmt.Errorf("excluded column %q is not in %s%s (columns: %s)", n, what, suggest.Hint(n, t.header), quoteNames(t.header))
 		}
 		drop[n] = true
 	}
@@ -168,21 +198,27 @@ func (t *table) exclude(names []string, label, what string) ([]string, error) {
 	return removed, nil
 }
 
-// parseCSV parses CSV bytes strictly: a header row, the same number of fields in every row, text only.
-func parseCSV(data []byte, what string) (*table, error) {
+// parseCSV parses CSV bytes strictly: a header row, the same number of fields in every row, text only. A zero
+// delim detects the delimiter (detectDelimiter); the table records the one used.
+func parseCSV(data []byte, what string, delim rune) (*table, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, fmt.Errorf("%s is empty: a CSV with a header row is required", what)
 	}
 	if bytes.IndexByte(data, 0) >= 0 || !utf8.Valid(data) {
 		return nil, fmt.Errorf("%s is not a CSV file: it holds binary (non-UTF-8) content", what)
 	}
+	given := delim != 0
+	if !given {
+		delim = detectDelimiter(data)
+	}
 	r := csv.NewReader(bytes.NewReader(data))
+	r.Comma = delim
 	r.ReuseRecord = false
 	header, err := r.Read()
 	if err != nil {
-		return nil, fmt.Errorf("%s is not a valid CSV file: %w", what, err)
+		return nil, fmt.Errorf("%s is not a valid CSV file: %w%s", what, err, delimiterHint(data, delim, given))
 	}
-	t := &table{header: make([]string, len(header))}
+	t := &table{header: make([]string, len(header)), delim: delim}
 	seen := map[string]bool{}
 	for i, h := range header {
 		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
@@ -201,7 +237,7 @@ func parseCSV(data []byte, what string) (*table, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s is not a valid CSV file: %w", what, err)
+			return nil, fmt.Errorf("%s is not a valid CSV file: %w%s", what, err, delimiterHint(data, delim, given))
 		}
 		for i := range rec {
 			rec[i] = strings.TrimSpace(rec[i])
@@ -212,9 +248,74 @@ func parseCSV(data []byte, what string) (*table, error) {
 		return nil, fmt.Errorf("%s has a header but no data rows", what)
 	}
 	if len(t.header) < 2 {
-		return nil, fmt.Errorf("%s has a single column %q: need feature columns and a label column (is it a CSV?)", what, t.header[0])
+		hint := delimiterHint(data, delim, given)
+		if hint == "" {
+			hint = " (is it a CSV?)"
+		}
+		return nil, fmt.Errorf("%s has a single column %q with delimiter %q: need feature columns and a label column%s",
+			what, t.header[0], dataopts.DelimiterName(delim), hint)
 	}
 	return t, nil
+}
+
+// candidateDelimiters are the delimiters detectDelimiter tries, the preferred one first.
+var candidateDelimiters = []rune{',', ';', '\t', '|'}
+
+// detectSample bounds how much of a file detectDelimiter reads.
+const detectSample = 64 << 10
+
+// detectDelimiter returns the delimiter that splits the start of data into the most columns (at least two) with
+// the same number of fields on every line; ',' when none does (the strict parse then says what is wrong).
+func detectDelimiter(data []byte) rune {
+	best, bestFields := ',', 1
+	for _, d := range candidateDelimiters {
+		if n := fieldsWith(data, d); n > bestFields {
+			best, bestFields = d, n
+		}
+	}
+	return best
+}
+
+// fieldsWith returns the number of fields every line of the start of data has with delimiter d, or 0 when the
+// lines disagree or do not parse.
+func fieldsWith(data []byte, d rune) int {
+	sample, truncated := data, false
+	if len(sample) > detectSample {
+		sample, truncated = sample[:detectSample], true
+		if i := bytes.LastIndexByte(sample, '\n'); i > 0 {
+			sample = sample[:i+1]
+		}
+	}
+	r := csv.NewReader(bytes.NewReader(sample))
+	r.Comma = d
+	fields, lines := 0, 0
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return fields
+		}
+		if err != nil {
+			if truncated && lines >= 2 && !errors.Is(err, csv.ErrFieldCount) {
+				return fields // a quoted field cut by the sample's end
+			}
+			return 0
+		}
+		fields, lines = len(rec), lines+1
+	}
+}
+
+// delimiterHint says which delimiter the file reads with when it is not the one used: the hint of a CSV that
+// failed to parse.
+func delimiterHint(data []byte, used rune, given bool) string {
+	d := detectDelimiter(data)
+	if d == used || fieldsWith(data, d) < 2 {
+		return ""
+	}
+	how := "set --delimiter or spec.data.delimiter to it"
+	if given {
+		how = "set --delimiter or spec.data.delimiter to it, or leave it empty to detect it"
+	}
+	return fmt.Sprintf(" (the file reads as %q-delimited: %s)", dataopts.DelimiterName(d), how)
 }
 
 func (t *table) index(name string) int { return slices.Index(t.header, name) }
@@ -259,7 +360,10 @@ func (s *Schema) EncodeRow(values []string, dst []float64) error {
 	}
 	j := 0
 	for i, c := range s.Columns {
-		v := strings.TrimSpace(values[i])
+		v, err := c.raw(strings.TrimSpace(values[i]))
+		if err != nil {
+			return err
+		}
 		switch c.Type {
 		case TypeNumeric:
 			f, ok := parseNumber(v)
@@ -273,8 +377,8 @@ func (s *Schema) EncodeRow(values []string, dst []float64) error {
 			dst[j] = (f - c.Mean) / std
 			j++
 		case TypeCategorical:
-			if isMissing(v) {
-				return fmt.Errorf("column %q has a missing value", c.Name)
+			if !slices.Contains(c.Categories, v) {
+				return fmt.Errorf("column %q has unknown category %q (known categories: %s)", c.Name, v, quoteNames(c.Categories))
 			}
 			for k, cat := range c.Categories {
 				if cat == v {
@@ -345,7 +449,7 @@ func encodedCSV(s *Schema, x [][]float64, labels []string) ([]byte, error) {
 // readEncoded parses an encoded split written by preprocess, checking it against the schema: it returns the
 // feature matrix rows and the class index of each row.
 func readEncoded(data []byte, s *Schema, what string) ([][]float64, []int, error) {
-	t, err := parseCSV(data, what)
+	t, err := parseCSV(data, what, ',')
 	if err != nil {
 		return nil, nil, err
 	}

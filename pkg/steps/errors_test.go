@@ -230,6 +230,8 @@ func TestServeBadRequests(t *testing.T) {
 		{name: "shape mismatch", body: `{"inputs":[{"name":"tenure_months","shape":[3],"datatype":"FP64","data":[1]}]}`, wantStatus: 400, wantErr: "has 1 values but shape [3]"},
 		{name: "rows of the wrong width", body: `{"inputs":[{"name":"rows","shape":[1,3],"datatype":"BYTES","data":["1","2","3"]}]}`, wantStatus: 400, wantErr: "rows must have 7 values"},
 		{name: "non-numeric value in rows", body: `{"inputs":[{"name":"rows","shape":[1,7],"datatype":"BYTES","data":["x","2","3","one-year","basic","west","no"]}]}`, wantStatus: 400, wantErr: `column "tenure_months" is numeric, got "x"`},
+		{name: "unknown category", body: `{"inputs":[{"name":"rows","shape":[1,7],"datatype":"BYTES","data":["3","50","1","one-year","platinum","west","no"]}]}`, wantStatus: 400,
+			wantErr: `row 0: column "plan" has unknown category "platinum" (known categories: "basic", "premium", "standard")`},
 		{name: "unknown output", body: strings.TrimSuffix(full(3), "}") + `,"outputs":[{"name":"logits"}]}`, wantStatus: 400, wantErr: `unknown output "logits"`},
 		{name: "too large", body: `{"inputs":[{"name":"x","shape":[1],"datatype":"BYTES","data":["` + strings.Repeat("a", 1<<17) + `"]}]}`, wantStatus: 413, wantErr: "exceeds"},
 		{name: "unknown model", path: "/v2/models/other/infer", body: full(3), wantStatus: 404, wantErr: `model "other" is not served here`},

@@ -126,6 +126,10 @@ type Report struct {
 	Dataset string `json:"dataset"`
 	// Gate is the threshold (and champion) decision.
 	Gate Gate `json:"gate"`
+	// Baseline is the majority-class baseline of the gate metric (baseline.go).
+	Baseline *Baseline `json:"baseline,omitempty"`
+	// Warnings say when the metric does not beat the baseline or the test split is too small or lacks a class.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Gate records the evaluation gate's inputs and decision.
@@ -264,6 +268,9 @@ func Evaluate(ctx context.Context, o *EvaluateOptions, out io.Writer) (*Report, 
 	if r.Gate, err = decideGate(ctx, o, metrics, m, x, y); err != nil {
 		return nil, "", err
 	}
+	if r.Baseline, r.Warnings, err = evaluationWarnings(s, metrics, x, y, o.Metric); err != nil {
+		return nil, "", err
+	}
 	data, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return nil, "", err
@@ -272,6 +279,9 @@ func Evaluate(ctx context.Context, o *EvaluateOptions, out io.Writer) (*Report, 
 		return nil, "", err
 	}
 	printReport(out, r)
+	for _, w := range r.Warnings {
+		fmt.Fprintf(out, "warning: %s\n", w)
+	}
 	return r, dst.URI("metrics.json"), nil
 }
 

@@ -28,17 +28,20 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/utils/clock"
+
+	"github.com/mlpipe/mlpipe/pkg/store"
 )
 
 // ServeOptions are the flags of `step serve`.
 type ServeOptions struct {
-	// Model is the URI of model.json (or its directory).
+	// Model is the URI of model.json, its directory, or a registry's champion alias (<registry>/<name>/champion).
 	Model string
 	// Name is the model name in the URL paths (/v2/models/{name}/...).
 	Name string
@@ -53,7 +56,7 @@ type ServeOptions struct {
 	MaxBodyBytes int64
 	// Ready, when set, receives the bound address once the server accepts connections.
 	Ready func(addr net.Addr)
-	// Clock times the drain; nil is the real clock.
+	// Clock times the drain and the request log; nil is the real clock.
 	Clock clock.Clock
 }
 
@@ -63,15 +66,20 @@ func newServeCommand() *cobra.Command {
 		Use:   "serve",
 		Short: "Serve a model over the Open Inference Protocol v2 (REST)",
 		Long: "Serves /v2/health/live, /v2/health/ready, /v2/models/{name}, /v2/models/{name}/ready and\n" +
-			"POST /v2/models/{name}/infer. An infer request carries raw feature values either as one input tensor per\n" +
+			"POST /v2/models/{name}/infer (also under /v2/models/{name}/versions/{version}/: the registry version, or the\n" +
+			"model.json digest for a model from outside a registry). An infer request carries raw feature values either as one input tensor per\n" +
 			"raw column (named after the column, shape [N]) or as one tensor of shape [N, C] holding whole rows in the\n" +
 			"column order of the model's metadata (BYTES for mixed rows, FP32/FP64 when every column is numeric).\n" +
 			"The response has outputs predicted_class (BYTES [N]) and probabilities (FP64 [N, K], classes in the order\n" +
-			"of parameters.classes). On SIGTERM/SIGINT it reports not ready, keeps answering for --drain-delay, then shuts\n" +
+			"of parameters.classes). A category the model was not trained on is refused (400) with the known ones; a\n" +
+			"missing value is filled as in training when the model imputes (preprocess --missing=impute), else refused.\n" +
+			"Each request is logged as one JSON line (time, method, path, status, bytes, durationMs, remote, error).\n" +
+			"--model may name a registry's champion alias (<registry>/<name>/champion): the version it points at is\n" +
+			"served. On SIGTERM/SIGINT it reports not ready, keeps answering for --drain-delay, then shuts\n" +
 			"down gracefully. --model reads file://, a path or s3:// (with the AWS_* environment, as every step).",
 		Args: cobra.NoArgs,
 	}
-	cmd.Flags().StringVar(&o.Model, "model", "", "URI of model.json (or its directory)")
+	cmd.Flags().StringVar(&o.Model, "model", "", "URI of model.json, its directory, or a registry's champion alias (<registry>/<name>/champion)")
 	cmd.Flags().StringVar(&o.Name, "name", "", "model name used in the URL paths")
 	cmd.Flags().StringVar(&o.Addr, "addr", ":8080", "listen address")
 	cmd.Flags().DurationVar(&o.DrainDelay, "drain-delay", 0, "how long to keep answering, not ready, after SIGTERM before shutting down")
@@ -90,19 +98,31 @@ func Serve(ctx context.Context, o *ServeOptions, log io.Writer) error {
 	if !modelNameRE.MatchString(o.Name) {
 		return fmt.Errorf("invalid --name %q: letters, digits, '.', '_' and '-'", o.Name)
 	}
-	m, _, err := LoadModel(ctx, o.Model)
+	ref, err := ResolveModel(ctx, o.Model)
+	if err != nil {
+		return err
+	}
+	m, data, err := readModel(ctx, ref)
 	if err != nil {
 		return err
 	}
 	h := NewServer(m, o.Name, o.MaxBodyBytes)
+	h.version = ref.Version
+	if h.version == "" {
+		h.version = store.Digest(data)
+	}
+	clk := o.Clock
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return fmt.Errorf("error listening on %s: %w", o.Addr, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := &http.Server{Handler: LogRequests(h, log, clk), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	fmt.Fprintf(log, "serving model %q (%s, classes %v) on %s\n", o.Name, modelFileURI(o.Model), m.Classes, ln.Addr())
+	fmt.Fprintf(log, "serving model %q version %s (%s, classes %v) on %s\n", o.Name, h.version, ref.URI, m.Classes, ln.Addr())
 	if o.Ready != nil {
 		o.Ready(ln.Addr())
 	}
@@ -113,10 +133,6 @@ func Serve(ctx context.Context, o *ServeOptions, log io.Writer) error {
 	}
 	h.ready.Store(false)
 	if o.DrainDelay > 0 {
-		clk := o.Clock
-		if clk == nil {
-			clk = clock.RealClock{}
-		}
 		fmt.Fprintf(log, "not ready; draining for %s\n", o.DrainDelay)
 		select {
 		case err := <-errc:
@@ -146,6 +162,9 @@ type Server struct {
 	model   *Model
 	name    string
 	maxBody int64
+	// version is the one version served (model metadata's versions, /versions/{version}/ paths, responses'
+	// model_version): the registry version, else the model.json digest; NewServer leaves it empty (no versions).
+	version string
 	// ready is what the readiness endpoints report; it turns false when the server is told to stop.
 	ready atomic.Bool
 	// stopping turns true after the drain, when infer requests are refused.
@@ -167,14 +186,16 @@ func NewServer(m *Model, name string, maxBody int64) *Server {
 		s.colIndex[c.Name] = i
 	}
 	s.ready.Store(true)
-	s.mux.HandleFunc("GET /v2/health/live", func(w http.ResponseWriter, _ *http.Request) {
+	s.route(http.MethodGet, "/v2/health/live", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]bool{"live": true})
 	})
-	s.mux.HandleFunc("GET /v2/health/ready", s.handleReady)
-	s.mux.HandleFunc("GET /v2", s.handleServerMetadata)
-	s.mux.HandleFunc("GET /v2/models/{name}", s.withModel(s.handleModelMetadata))
-	s.mux.HandleFunc("GET /v2/models/{name}/ready", s.withModel(s.handleReady))
-	s.mux.HandleFunc("POST /v2/models/{name}/infer", s.withModel(s.handleInfer))
+	s.route(http.MethodGet, "/v2/health/ready", s.handleReady)
+	s.route(http.MethodGet, "/v2", s.handleServerMetadata)
+	for _, base := range []string{"/v2/models/{name}", "/v2/models/{name}/versions/{version}"} {
+		s.route(http.MethodGet, base, s.withModel(s.handleModelMetadata))
+		s.route(http.MethodGet, base+"/ready", s.withModel(s.handleReady))
+		s.route(http.MethodPost, base+"/infer", s.withModel(s.handleInfer))
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route for %s %s", r.Method, r.URL.Path)
 	})
@@ -184,14 +205,40 @@ func NewServer(m *Model, name string, maxBody int64) *Server {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
+// route serves pattern for method (GET also answers HEAD) and answers any other method with 405 and an Allow
+// header.
+func (s *Server) route(method, pattern string, h http.HandlerFunc) {
+	s.mux.HandleFunc(method+" "+pattern, h)
+	allow := method
+	if method == http.MethodGet {
+		allow = "GET, HEAD"
+	}
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, "method %s is not allowed on %s: use %s", r.Method, r.URL.Path, allow)
+	})
+}
+
 func (s *Server) withModel(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if n := r.PathValue("name"); n != s.name {
 			writeError(w, http.StatusNotFound, "model %q is not served here (this server serves %q)", n, s.name)
 			return
 		}
+		if v := r.PathValue("version"); v != "" && v != s.version {
+			writeError(w, http.StatusNotFound, "model %q has no version %q here (versions: %s)", s.name, v, quoteNames(s.versions()))
+			return
+		}
 		h(w, r)
 	}
+}
+
+// versions is what model metadata lists: the one version served, if known.
+func (s *Server) versions() []string {
+	if s.version == "" {
+		return []string{}
+	}
+	return []string{s.version}
 }
 
 func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
@@ -233,7 +280,7 @@ func (s *Server) handleModelMetadata(w http.ResponseWriter, _ *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"name":     s.name,
-		"versions": []string{},
+		"versions": s.versions(),
 		"platform": "mlpipe-logreg",
 		"inputs":   inputs,
 		"outputs": []TensorMetadata{
@@ -276,7 +323,7 @@ type InferRequest struct {
 type InferResponse struct {
 	// ModelName is the served model's name.
 	ModelName string `json:"model_name"`
-	// ModelVersion is empty: versions live in the registry, not the server.
+	// ModelVersion is the version served: the registry version, or the model.json digest.
 	ModelVersion string `json:"model_version,omitempty"`
 	// ID echoes the request's id.
 	ID string `json:"id,omitempty"`
@@ -375,7 +422,7 @@ func (s *Server) Infer(body []byte) (*InferResponse, error) {
 		}
 		outputs = sel
 	}
-	return &InferResponse{ModelName: s.name, ID: req.ID, Parameters: map[string]any{"classes": m.Classes}, Outputs: outputs}, nil
+	return &InferResponse{ModelName: s.name, ModelVersion: s.version, ID: req.ID, Parameters: map[string]any{"classes": m.Classes}, Outputs: outputs}, nil
 }
 
 // rows turns the input tensors into raw rows aligned with the schema's columns.
@@ -512,7 +559,70 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// writeError writes a protocol-shaped error: {"error": "..."}.
+// writeError writes a protocol-shaped error: {"error": "..."}, and hands the message to the request log.
 func writeError(w http.ResponseWriter, status int, format string, args ...any) {
-	writeJSON(w, status, map[string]string{"error": fmt.Sprintf(format, args...)})
+	msg := fmt.Sprintf(format, args...)
+	if rec, ok := w.(*loggedResponse); ok {
+		rec.err = msg
+	}
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// RequestLogLine is one line of the request log, written as JSON.
+type RequestLogLine struct {
+	// Time is when the request arrived (RFC 3339, UTC).
+	Time string `json:"time"`
+	// Method and Path are the request's.
+	Method string `json:"method"`
+	// Path is the URL path.
+	Path string `json:"path"`
+	// Status is the response status code.
+	Status int `json:"status"`
+	// Bytes is the size of the response body.
+	Bytes int64 `json:"bytes"`
+	// DurationMs is how long the handler took, in milliseconds.
+	DurationMs float64 `json:"durationMs"`
+	// Remote is the client's address.
+	Remote string `json:"remote"`
+	// Error is the error message of a refused request.
+	Error string `json:"error,omitempty"`
+}
+
+// LogRequests wraps h so that every request is written to log as one JSON line (RequestLogLine), timed by clk.
+func LogRequests(h http.Handler, log io.Writer, clk clock.PassiveClock) http.Handler {
+	var mu sync.Mutex
+	enc := json.NewEncoder(log)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := clk.Now()
+		rec := &loggedResponse{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		line := RequestLogLine{
+			Time: start.UTC().Format(time.RFC3339Nano), Method: r.Method, Path: r.URL.Path, Status: rec.status,
+			Bytes: rec.bytes, DurationMs: float64(clk.Since(start).Microseconds()) / 1000, Remote: r.RemoteAddr, Error: rec.err,
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		_ = enc.Encode(line)
+	})
+}
+
+// loggedResponse records what the request log needs of a response.
+type loggedResponse struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	err    string
+}
+
+// WriteHeader implements http.ResponseWriter.
+func (l *loggedResponse) WriteHeader(status int) {
+	l.status = status
+	l.ResponseWriter.WriteHeader(status)
+}
+
+// Write implements http.ResponseWriter.
+func (l *loggedResponse) Write(b []byte) (int, error) {
+	n, err := l.ResponseWriter.Write(b)
+	l.bytes += int64(n)
+	return n, err
 }

@@ -131,22 +131,29 @@ func TestServeS3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Client.PutObject(context.Background(), "bucket", "prefix/churn/v1/model.json", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
-		t.Fatal(err)
+	for key, obj := range map[string][]byte{
+		"prefix/churn/v1/model.json":    data,
+		"prefix/churn/v1/metadata.json": []byte(`{"name":"churn","version":1}`),
+		"prefix/churn/champion":         []byte(`{"name":"churn","version":1,"modelUri":"s3://bucket/prefix/churn/v1/model.json"}`),
+	} {
+		if _, err := m.Client.PutObject(context.Background(), "bucket", key, bytes.NewReader(obj), int64(len(obj)), minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tests := []struct {
 		name, model string
 	}{
 		{name: "model.json", model: "s3://bucket/prefix/churn/v1/model.json"},
 		{name: "its directory", model: "s3://bucket/prefix/churn/v1"},
+		{name: "the champion alias", model: "s3://bucket/prefix/churn/champion"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			base, cancel, errc := startServe(t, &ServeOptions{Model: tt.model, Name: "churn"})
 			var resp InferResponse
 			postJSON(t, base+"/v2/models/churn/infer", churnRow, http.StatusOK, &resp)
-			if got := resp.Outputs[0].Data; !cmp.Equal(got, []any{"no"}) {
-				t.Errorf("predicted_class = %v, want [no]", got)
+			if got := resp.Outputs[0].Data; !cmp.Equal(got, []any{"no"}) || resp.ModelVersion != "1" {
+				t.Errorf("predicted_class = %v, model_version %q; want [no], 1", got, resp.ModelVersion)
 			}
 			cancel()
 			if err := <-errc; err != nil {
