@@ -126,9 +126,9 @@ func historyPlot(rows []*run, scale Scale) (*plot.Plot, plot.Legend, error) {
 		radius  vg.Length
 	}{
 		{OutcomePassed, "gate passed", draw.CircleGlyph{}, colorPassed, vg.Points(4.5)},
-		{OutcomeThreshold, "failed: threshold", draw.CrossGlyph{}, colorFailedThreshold, vg.Points(5)},
-		{OutcomeFailed, "failed (no reason recorded)", draw.CrossGlyph{}, colorFailedThreshold, vg.Points(5)},
-		{OutcomeChampion, "failed: champion not beaten", draw.TriangleGlyph{}, colorFailedChampion, vg.Points(5)},
+		{OutcomeThreshold, "failed: threshold", thickCross{}, colorFailedThreshold, vg.Points(5)},
+		{OutcomeFailed, "failed (no reason recorded)", thickCross{}, colorFailedThreshold, vg.Points(5)},
+		{OutcomeChampion, "failed: champion not beaten", draw.PyramidGlyph{}, colorFailedChampion, vg.Points(5.5)},
 		{OutcomeNone, "not evaluated", draw.SquareGlyph{}, color.Gray{Y: 120}, vg.Points(3.5)},
 	} {
 		xys := marks[set.outcome]
@@ -148,9 +148,9 @@ func historyPlot(rows []*run, scale Scale) (*plot.Plot, plot.Legend, error) {
 		if err != nil {
 			return nil, legend, err
 		}
-		sc.Shape, sc.Color, sc.Radius = draw.RingGlyph{}, colorChampionMark, vg.Points(4)
+		sc.Shape, sc.Color, sc.Radius = championDash{}, colorChampionMark, vg.Points(4)
 		p.Add(sc)
-		legend.Add("champion compared with", sc)
+		legend.Add("champion it was compared with", sc)
 	}
 	if threshold != nil {
 		t := *threshold
@@ -175,6 +175,25 @@ func historyPlot(rows []*run, scale Scale) (*plot.Plot, plot.Legend, error) {
 		p.Y.Label.Text += " (log scale)"
 	}
 	return p, legend, nil
+}
+
+// thickCross is draw.CrossGlyph with a line a reader can see (CrossGlyph strokes 0.5 pt).
+type thickCross struct{}
+
+// DrawGlyph implements draw.GlyphDrawer.
+func (thickCross) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
+	r := sty.Radius * 0.7071
+	c.StrokeLine2(draw.LineStyle{Color: sty.Color, Width: vg.Points(2)}, pt.X-r, pt.Y-r, pt.X+r, pt.Y+r)
+	c.StrokeLine2(draw.LineStyle{Color: sty.Color, Width: vg.Points(2)}, pt.X-r, pt.Y+r, pt.X+r, pt.Y-r)
+}
+
+// championDash marks the champion's value as a short level line just left of the run's mark, so that a
+// candidate close to the champion does not hide it.
+type championDash struct{}
+
+// DrawGlyph implements draw.GlyphDrawer.
+func (championDash) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
+	c.StrokeLine2(draw.LineStyle{Color: sty.Color, Width: vg.Points(2.5)}, pt.X-3*sty.Radius, pt.Y, pt.X-sty.Radius, pt.Y)
 }
 
 // useLog decides the y scale: ScaleLog unless a value is not positive; ScaleAuto for a lower-is-better metric

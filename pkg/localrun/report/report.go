@@ -31,7 +31,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/mlpipe/mlpipe/pkg/gate"
 	"github.com/mlpipe/mlpipe/pkg/localrun"
 )
 
@@ -238,21 +237,25 @@ func splitParams(runs []*localrun.Result) (common []string, varying []string) {
 	return common, varying
 }
 
-// gateRule describes the gate of the latest run that has one ("accuracy >= 0.75").
+// gateRule describes the gate of the latest run that has one ("accuracy >= 0.75"), with the operator of the
+// latest metrics.json that names one (the run record has none).
 func gateRule(rows []*run) string {
+	op := ""
+	for i := len(rows) - 1; i >= 0 && op == ""; i-- {
+		if e := rows[i].Eval; e != nil && e.Gate != nil {
+			op = e.Gate.Operator
+		}
+	}
 	for i := len(rows) - 1; i >= 0; i-- {
 		g := rows[i].Result.Gate
 		if g == nil {
 			continue
 		}
-		op := ">="
-		if e := rows[i].Eval; e != nil && e.Gate != nil && e.Gate.Operator != "" {
-			op = e.Gate.Operator
-		} else if gate.LowerIsBetter(g.Metric) {
-			op = "<="
-		}
 		if g.Threshold == nil {
 			return g.Metric
+		}
+		if op == "" {
+			op = "vs"
 		}
 		return g.Metric + " " + op + " " + localrun.FormatMetric(*g.Threshold)
 	}
