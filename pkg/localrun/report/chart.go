@@ -150,7 +150,7 @@ func historyPlot(rows []*run, scale Scale) (*plot.Plot, plot.Legend, error) {
 		}
 		sc.Shape, sc.Color, sc.Radius = championDash{}, colorChampionMark, vg.Points(4)
 		p.Add(sc)
-		legend.Add("champion it was compared with", sc)
+		legend.Add("champion to beat", sc)
 	}
 	if threshold != nil {
 		t := *threshold
