@@ -33,8 +33,9 @@ verify-generated: ## Fail when tasks/ (or generated code) is stale
 	@if [ -x hack/verify-codegen.sh ]; then hack/verify-codegen.sh; fi
 
 .PHONY: tools
-tools: ## Build the real test parts into ~/.cache/mlpipe/tools once (kube-apiserver, etcd, kubelet, Tekton, Triggers, MinIO, tkn); apt-get the node's packages
+tools: ## Build the real test parts into ~/.cache/mlpipe/tools once (kube-apiserver, etcd, kubelet, Tekton, Triggers, MinIO, tkn); apt-get the node's packages and chromium (the report's browser test)
 	hack/install-node-packages.sh
+	hack/install-chromium.sh
 	hack/build-tools.sh
 	hack/build-triggers.sh
 

@@ -31,9 +31,11 @@ func addReport(topLevel *cobra.Command) {
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "Write an HTML page and a PNG of the gate metric across recorded runs",
-		Long: `Report reads the runs recorded by mlpipe run and writes report.png (the gate metric per run with
-its threshold line, and the latest confusion matrix) and report.html, which embeds the PNG.`,
-		Example: "  mlpipe report -o report/",
+		Long: `Report reads the runs recorded by mlpipe run and writes report.png (the gate metric per run, numbered
+from 1, with its threshold line and the champions it was compared with, and the latest confusion matrix) and
+report.html, which embeds the PNG and lists each run's params, duration, gate value and reasons, model version
+and task logs, then the latest run's per-class metrics and confusion matrix.`,
+		Example: "  mlpipe report -o report/\n  mlpipe report --y-scale log   # a loss gate",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			all, err := localrun.ListRuns(o.StateDir)
@@ -53,7 +55,7 @@ its threshold line, and the latest confusion matrix) and report.html, which embe
 					runs = append(runs, r)
 				}
 			}
-			files, err := report.Write(runs, o.OutDir)
+			files, err := report.Write(runs, o.OutDir, report.Options{YScale: report.Scale(o.YScale)})
 			if err != nil {
 				return err
 			}

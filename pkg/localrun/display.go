@@ -26,19 +26,27 @@ import (
 	"time"
 )
 
-// Display renders run progress: on a terminal a table redrawn in place
-// (task, state, duration, cached), otherwise one plain line per state change.
+// Display renders run progress: on a terminal the run folder once, then a table redrawn in place (task, state,
+// duration, cached, and the epoch, loss and ETA of a task whose log prints "epoch N/M loss X" lines); otherwise
+// plain lines: the run folder, one line per state change, and a progress line per running task at most every
+// PlainProgressEvery.
 type Display struct {
 	w   io.Writer
 	tty bool
+	now func() time.Time
 
-	mu    sync.Mutex
-	rows  []*row
-	index map[string]*row
-	drawn int
-	stop  chan struct{}
-	done  chan struct{}
+	mu      sync.Mutex
+	dir     string
+	rows    []*row
+	index   map[string]*row
+	drawn   int
+	printed map[string]Progress
+	stop    chan struct{}
+	done    chan struct{}
 }
+
+// PlainProgressEvery is how often a Display that is not on a terminal prints the progress of running tasks.
+const PlainProgressEvery = 10 * time.Second
 
 type row struct {
 	name           string
@@ -47,16 +55,19 @@ type row struct {
 	reason         string
 	attempt        int
 	started, ended time.Time
+	progress       Progress
+	hasProgress    bool
 }
 
 // NewDisplay returns a Display writing to w; tty selects the live table.
 func NewDisplay(w io.Writer, tty bool) *Display {
-	d := &Display{w: w, tty: tty, index: map[string]*row{}, stop: make(chan struct{}), done: make(chan struct{})}
+	d := &Display{w: w, tty: tty, now: time.Now, index: map[string]*row{}, printed: map[string]Progress{},
+		stop: make(chan struct{}), done: make(chan struct{})}
+	every := PlainProgressEvery
 	if tty {
-		go d.tick()
-	} else {
-		close(d.done)
+		every = 200 * time.Millisecond
 	}
+	go d.tick(every)
 	return d
 }
 
@@ -64,6 +75,11 @@ func NewDisplay(w io.Writer, tty bool) *Display {
 func (d *Display) Handle(ev Event) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.dir == "" && ev.Dir != "" {
+		d.dir = ev.Dir
+		// Printed once, above the table that redraws: a line that wraps here does not upset the redraw.
+		fmt.Fprintf(d.w, "run folder: %s\n  follow a task: tail -f %s\n", d.dir, filepath.Join(d.dir, "tasks", "<task>", "log.txt"))
+	}
 	r, ok := d.index[ev.Task]
 	if !ok {
 		r = &row{name: ev.Task, final: ev.Final}
@@ -73,9 +89,10 @@ func (d *Display) Handle(ev Event) {
 	r.status, r.reason, r.attempt = ev.Status, ev.Reason, ev.Attempt
 	switch ev.Status {
 	case StatusRunning:
-		r.started = ev.Time
+		r.started, r.hasProgress = ev.Time, false
 	case StatusSucceeded, StatusFailed, StatusCached, StatusSkipped:
 		r.ended = ev.Time
+		d.readProgress(r)
 	}
 	if d.tty {
 		d.redraw()
@@ -86,7 +103,7 @@ func (d *Display) Handle(ev Event) {
 	}
 	line := fmt.Sprintf("%-10s %s", ev.Status, ev.Task)
 	if ev.Status != StatusRunning && !r.started.IsZero() {
-		line += " " + r.ended.Sub(r.started).Round(time.Millisecond).String()
+		line += " " + FormatDuration(r.ended.Sub(r.started))
 	}
 	if ev.Attempt > 1 {
 		line += fmt.Sprintf(" (attempt %d)", ev.Attempt)
@@ -94,18 +111,37 @@ func (d *Display) Handle(ev Event) {
 	if ev.Reason != "" && ev.Status != StatusSucceeded {
 		line += " (" + ev.Reason + ")"
 	}
+	if r.hasProgress && ev.Status != StatusRunning {
+		line += " " + r.progress.String()
+	}
 	fmt.Fprintln(d.w, line)
 }
 
-func (d *Display) tick() {
+// readProgress refreshes a row's progress from its task's log.
+func (d *Display) readProgress(r *row) {
+	if d.dir == "" {
+		return
+	}
+	if p, ok := readProgress(filepath.Join(d.dir, "tasks", r.name, "log.txt")); ok {
+		r.progress, r.hasProgress = p, true
+	}
+}
+
+func (d *Display) tick(every time.Duration) {
 	defer close(d.done)
-	t := time.NewTicker(200 * time.Millisecond)
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
 			d.mu.Lock()
-			d.redraw()
+			switch {
+			case len(d.rows) == 0: // nothing to show before the first event
+			case d.tty:
+				d.redraw()
+			default:
+				d.plainProgress()
+			}
 			d.mu.Unlock()
 		case <-d.stop:
 			return
@@ -113,13 +149,35 @@ func (d *Display) tick() {
 	}
 }
 
+// plainProgress prints one line per running task whose progress changed since its last line.
+func (d *Display) plainProgress() {
+	now := d.now()
+	for _, r := range d.rows {
+		if r.status != StatusRunning {
+			continue
+		}
+		d.readProgress(r)
+		if !r.hasProgress || d.printed[r.name] == r.progress {
+			continue
+		}
+		d.printed[r.name] = r.progress
+		fmt.Fprintf(d.w, "%-10s %s %s %s\n", "Progress", r.name, FormatDuration(now.Sub(r.started)), r.progressETA(now))
+	}
+}
+
 // redraw moves the cursor up over the previous table and prints it again.
 func (d *Display) redraw() {
+	now := d.now()
+	for _, r := range d.rows {
+		if r.status == StatusRunning {
+			d.readProgress(r)
+		}
+	}
 	var b strings.Builder
 	if d.drawn > 0 {
 		fmt.Fprintf(&b, "\x1b[%dA", d.drawn)
 	}
-	lines := d.table(time.Now())
+	lines := d.table(now)
 	for _, l := range lines {
 		b.WriteString("\x1b[2K" + l + "\n")
 	}
@@ -128,7 +186,8 @@ func (d *Display) redraw() {
 }
 
 func (d *Display) table(now time.Time) []string {
-	lines := []string{fmt.Sprintf("%-24s %-10s %-9s %s", "TASK", "STATE", "DURATION", "CACHED")}
+	const format = "%-24s %-11s %-9s %-6s %s"
+	lines := []string{strings.TrimRight(fmt.Sprintf(format, "TASK", "STATE", "DURATION", "CACHED", "PROGRESS"), " ")}
 	for _, r := range d.rows {
 		name := r.name
 		if r.final {
@@ -137,7 +196,7 @@ func (d *Display) table(now time.Time) []string {
 		dur := ""
 		switch {
 		case !r.started.IsZero() && !r.ended.IsZero():
-			dur = r.ended.Sub(r.started).Round(10 * time.Millisecond).String()
+			dur = FormatDuration(r.ended.Sub(r.started))
 		case !r.started.IsZero():
 			dur = now.Sub(r.started).Round(100 * time.Millisecond).String()
 		}
@@ -149,20 +208,84 @@ func (d *Display) table(now time.Time) []string {
 		if r.attempt > 1 {
 			state += fmt.Sprintf(" #%d", r.attempt)
 		}
-		lines = append(lines, fmt.Sprintf("%-24s %-10s %-9s %s", name, state, dur, cached))
+		progress := ""
+		switch {
+		case r.hasProgress && r.status == StatusRunning:
+			progress = r.progressETA(now)
+		case r.hasProgress:
+			progress = r.progress.String()
+		}
+		lines = append(lines, strings.TrimRight(fmt.Sprintf(format, name, state, dur, cached, progress), " "))
 	}
 	return lines
 }
 
+// String is "epoch N/M loss X".
+func (p Progress) String() string {
+	return fmt.Sprintf("epoch %d/%d loss %s", p.Epoch, p.Epochs, FormatMetric(p.Loss))
+}
+
+// progressETA is the row's progress with the estimated time left.
+func (r *row) progressETA(now time.Time) string {
+	s := r.progress.String()
+	if eta := r.progress.ETA(now.Sub(r.started)); eta > 0 {
+		s += " ETA " + eta.Round(time.Second).String()
+	}
+	return s
+}
+
 // Close stops the live redraw and draws the final table.
 func (d *Display) Close() {
+	close(d.stop)
+	<-d.done
 	if d.tty {
-		close(d.stop)
-		<-d.done
 		d.mu.Lock()
 		d.redraw()
 		d.mu.Unlock()
 	}
+}
+
+// FormatDuration is how mlpipe shows a task's or run's duration: 10 ms steps under a minute, seconds above.
+func FormatDuration(d time.Duration) string {
+	if d >= time.Minute {
+		return d.Round(time.Second).String()
+	}
+	return d.Round(10 * time.Millisecond).String()
+}
+
+// FormatMetric is how mlpipe shows a metric value: four significant digits.
+func FormatMetric(v float64) string { return fmt.Sprintf("%.4g", v) }
+
+// TaskLog returns the log a task left, absolute: its own tasks/<task>/log.txt in the run folder or, for a task
+// restored from the cache (which runs nothing and so writes no log), the log of the run it was restored from.
+// It is "" when neither exists.
+func TaskLog(res *Result, t *TaskResult) string {
+	rel := t.Log
+	if rel == "" {
+		rel = filepath.Join("tasks", t.Name, "log.txt")
+	}
+	own := filepath.Join(res.Dir, rel)
+	if fileExists(own) {
+		return absPath(own)
+	}
+	if t.CachedFrom != "" {
+		if from := filepath.Join(filepath.Dir(res.Dir), t.CachedFrom, rel); fileExists(from) {
+			return absPath(from)
+		}
+	}
+	return ""
+}
+
+func fileExists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir()
+}
+
+func absPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }
 
 // Summary writes the closing lines of a run: status, gate, model version, logs.
@@ -171,18 +294,14 @@ func Summary(w io.Writer, res *Result) {
 	if res.Reason != "" {
 		fmt.Fprintf(w, " (%s)", res.Reason)
 	}
-	fmt.Fprintf(w, " in %s\n", res.Finished.Sub(res.Started).Round(10*time.Millisecond))
+	fmt.Fprintf(w, " in %s\n", FormatDuration(res.Finished.Sub(res.Started)))
 	if res.Message != "" {
 		fmt.Fprintf(w, "  %s\n", res.Message)
 	}
 	for _, t := range res.Tasks {
 		if t.Status == StatusFailed && t.Message != "" {
 			fmt.Fprintf(w, "  %s failed: %s\n", t.Name, t.Message)
-			log := t.Log
-			if log == "" {
-				log = filepath.Join("tasks", t.Name, "log.txt")
-			}
-			for _, line := range logTail(filepath.Join(res.Dir, log), 3) {
+			for _, line := range logTail(TaskLog(res, &t), 3) {
 				fmt.Fprintf(w, "    | %s\n", line)
 			}
 		}
@@ -198,7 +317,7 @@ func Summary(w io.Writer, res *Result) {
 		case *g.Passed:
 			fmt.Fprintf(w, ": passed\n")
 		case g.Champion != nil && !g.Champion.Passed:
-			fmt.Fprintf(w, ": FAILED: does not beat the champion v%d (%s %.4g) by min-delta %g\n", g.Champion.Version, g.Metric, g.Champion.Value, g.Champion.MinDelta)
+			fmt.Fprintf(w, ": FAILED: does not beat the champion v%d (%s %s) by min-delta %g\n", g.Champion.Version, g.Metric, FormatMetric(g.Champion.Value), g.Champion.MinDelta)
 		default:
 			fmt.Fprintf(w, ": FAILED\n")
 		}
@@ -207,13 +326,24 @@ func Summary(w io.Writer, res *Result) {
 		fmt.Fprintf(w, "  model version: %s\n", res.ModelVersion)
 	}
 	fmt.Fprintf(w, "  logs: %s/tasks/<task>/log.txt\n", res.Dir)
+	for i := range res.Tasks {
+		t := &res.Tasks[i]
+		if t.Status != StatusCached {
+			continue
+		}
+		if log := TaskLog(res, t); log != "" {
+			fmt.Fprintf(w, "    %s (cached from run %s): %s\n", t.Name, t.CachedFrom, log)
+		} else {
+			fmt.Fprintf(w, "    %s (cached from run %s): no log\n", t.Name, t.CachedFrom)
+		}
+	}
 }
 
 func fmtFloat(f *float64) string {
 	if f == nil {
 		return "-"
 	}
-	return fmt.Sprintf("%.4g", *f)
+	return FormatMetric(*f)
 }
 
 // logTail returns the last n non-empty lines a task's steps wrote (the runner's own "=== attempt" headers

@@ -109,6 +109,8 @@ type Event struct {
 	Reason string
 	// Time is when the change happened.
 	Time time.Time
+	// Dir is the run folder (absolute); the task's log is Dir/tasks/<task>/log.txt.
+	Dir string
 }
 
 // TaskResult is the record of one PipelineTask in a run.

@@ -554,7 +554,7 @@ func (r *runner) taskTimeout(pt *v1.PipelineTask) *metav1.Duration {
 
 func (r *runner) emit(task string, s TaskStatus, attempt int, reason string) {
 	if r.opts.Events != nil {
-		r.opts.Events(Event{Task: task, Final: r.results[task].Final, Status: s, Attempt: attempt, Reason: reason, Time: r.clk.Now()})
+		r.opts.Events(Event{Task: task, Final: r.results[task].Final, Status: s, Attempt: attempt, Reason: reason, Time: r.clk.Now(), Dir: r.dir})
 	}
 }
 

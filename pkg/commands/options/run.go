@@ -93,11 +93,14 @@ type ReportOptions struct {
 	StateDir string
 	// Pipeline restricts the report to one pipeline ("" = the latest run's).
 	Pipeline string
+	// YScale is the metric chart's y scale: auto, linear or log.
+	YScale string
 }
 
 // AddReportOptions registers the flags of mlpipe report.
 func AddReportOptions(cmd *cobra.Command, o *ReportOptions) {
 	cmd.Flags().StringVarP(&o.OutDir, "output-dir", "o", "report", "directory for report.html and report.png")
 	cmd.Flags().StringVar(&o.Pipeline, "pipeline", "", "pipeline to report on (default: the one of the latest run)")
+	cmd.Flags().StringVar(&o.YScale, "y-scale", "auto", "metric axis: linear, log, or auto (log for a loss whose values span 10x or more)")
 	AddStateDir(cmd, &o.StateDir)
 }
