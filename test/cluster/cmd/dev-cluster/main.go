@@ -56,6 +56,7 @@ func main() {
 	kubelet := flag.Bool("kubelet", true, "stand-in node: complete every TaskRun's Pod as a kubelet would (otherwise Pods stay Pending)")
 	standIn := flag.Bool("stand-in-results", true, "report a stand-in value for every declared result no -result gives (evaluate passes), so pipelines wired by results run to their end")
 	triggers := flag.Bool("triggers", false, "also install Tekton Triggers' CRDs")
+	kserve := flag.Bool("kserve", true, "real node: also run KServe's controller manager (Standard mode), so spec.deploy.kserve serves too")
 	flag.Var(&results, "result", "TASK.RESULT=VALUE the stand-in kubelet reports for a pipeline task (repeatable), e.g. evaluate.passed=false")
 	flag.Var(&fails, "fail", "pipeline task whose last step the stand-in kubelet fails with exit code 1 (repeatable)")
 	flag.Var(&flags, "feature-flag", "KEY=VALUE for Tekton's feature-flags ConfigMap (repeatable)")
@@ -125,6 +126,15 @@ func main() {
 		// Where the node lives, for checking after make dev-cluster-down that nothing is left (cluster.NodeLeftOver).
 		b, _ := json.Marshal(map[string]string{"nodeDir": c.NodeDir, "bridge": c.Bridge})
 		if err := os.WriteFile(nodeFile, b, 0o644); err != nil {
+			log.Print(err)
+			return
+		}
+	}
+	if real && *kserve {
+		kctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+		err := c.StartKServe(kctx)
+		cancel()
+		if err != nil {
 			log.Print(err)
 			return
 		}
