@@ -15,7 +15,8 @@ limitations under the License.
 */
 
 // Command controller runs mlpipe's PipelineSchedule reconciler on knative's sharedmain
-// (injection, leader election, metrics and logging from config-* ConfigMaps).
+// (injection, leader election, metrics and logging from config-* ConfigMaps) and, with
+// --webhook, the PipelineSchedule admission webhook (pkg/reconciler/admission).
 package main
 
 import (
@@ -24,6 +25,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/mlpipe/mlpipe/pkg/reconciler/admission"
 	"github.com/mlpipe/mlpipe/pkg/reconciler/pipelineschedule"
 	filteredinformerfactory "github.com/tektoncd/pipeline/pkg/client/injection/informers/factory/filtered"
 	"k8s.io/client-go/util/flowcontrol"
@@ -47,6 +49,7 @@ func main() {
 	eagerQPS := flag.Float64("eager-status-qps", 1, "per-slot status writes per second made at once instead of coalesced (a quiet controller keeps status fresh; a burst falls back to --status-sync-period); 0 coalesces all")
 	eagerBurst := flag.Int("eager-status-burst", 5, "burst of --eager-status-qps")
 	probes := flag.Bool("health-probes", true, "serve knative's health probes on :8080 (the Deployment's liveness/readiness); turn off to run several controllers on one host")
+	serveWebhook := flag.Bool("webhook", false, "also serve the PipelineSchedule defaulting and validating admission webhook (config/500-webhooks.yaml) on WEBHOOK_PORT (default 8443), its certificate kept in the WEBHOOK_SECRET_NAME Secret of SYSTEM_NAMESPACE")
 	disableHA := flag.Bool("disable-ha", false, "run without leader election (every replica reconciles every schedule; run names still make each slot run once)")
 	// --kube-api-qps and --kube-api-burst (or KUBE_API_QPS / KUBE_API_BURST) come from knative's
 	// flags. Unset, they default here to 50 and 100: slots beyond the limit wait (late, never
@@ -73,6 +76,12 @@ func main() {
 	if *disableHA {
 		ctx = sharedmain.WithHADisabled(ctx)
 	}
-	sharedmain.MainWithConfig(ctx, pipelineschedule.ControllerName, cfg,
-		pipelineschedule.NewController(pipelineschedule.Options{StatusSyncPeriod: *statusSync, EagerStatusQPS: *eagerQPS, EagerStatusBurst: *eagerBurst}, clock.RealClock{}))
+	ctors := []injection.ControllerConstructor{
+		pipelineschedule.NewController(pipelineschedule.Options{StatusSyncPeriod: *statusSync, EagerStatusQPS: *eagerQPS, EagerStatusBurst: *eagerBurst}, clock.RealClock{}),
+	}
+	if *serveWebhook {
+		ctx = admission.WithOptions(ctx)
+		ctors = append(ctors, admission.Controllers(clock.RealClock{})...)
+	}
+	sharedmain.MainWithConfig(ctx, pipelineschedule.ControllerName, cfg, ctors...)
 }

@@ -70,20 +70,22 @@ func addSchedule(topLevel *cobra.Command) {
 			if len(exprs) == 0 {
 				return fmt.Errorf("no schedule: give a cron expression (mlpipe schedule next \"0 2 * * *\"), --cron or -f FILE")
 			}
-			s, err := cron.Parse(exprs, tz)
+			now := time.Now()
+			t := now
+			showIn := from == ""
+			if from != "" {
+				var err error
+				if t, err = time.Parse(time.RFC3339, from); err != nil {
+					return fmt.Errorf("invalid --from %q: use RFC 3339, e.g. 2026-03-27T00:00:00Z", from)
+				}
+			}
+			// Whether the schedule fires within 5 years is decided from the first slot asked for.
+			s, err := cron.Parse(exprs, tz, t)
 			if err != nil {
 				return err
 			}
 			if n < 1 {
 				return fmt.Errorf("-n must be at least 1, got %d", n)
-			}
-			now := time.Now()
-			t := now
-			showIn := from == ""
-			if from != "" {
-				if t, err = time.Parse(time.RFC3339, from); err != nil {
-					return fmt.Errorf("invalid --from %q: use RFC 3339, e.g. 2026-03-27T00:00:00Z", from)
-				}
 			}
 			var slots []slot
 			for i := 0; i < n; i++ {

@@ -23,9 +23,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// checkedAt is the date the tests' schedules are parsed at.
+var checkedAt = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+
 func mustParse(t *testing.T, tz string, exprs ...string) *Schedule {
 	t.Helper()
-	s, err := Parse(exprs, tz)
+	s, err := Parse(exprs, tz, checkedAt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,10 +174,22 @@ func TestParseErrors(t *testing.T) {
 		{[]string{"CRON_TZ=UTC 0 0 * * *"}, "UTC", `"CRON_TZ=UTC 0 0 * * *": set the time zone in timeZone, not in the expression`},
 	}
 	for _, tt := range tests {
-		_, err := Parse(tt.exprs, tt.tz)
+		_, err := Parse(tt.exprs, tt.tz, checkedAt)
 		if err == nil || err.Error() != tt.want {
 			t.Errorf("Parse(%q, %q) = %v, want %q", tt.exprs, tt.tz, err, tt.want)
 		}
+	}
+}
+
+// TestParseNeverFiresDependsOnTheDate: Feb 29 fires within 5 years of 2026, but not of
+// 2096-03-01 (2100 is no leap year; the next Feb 29 is in 2104). The date is the caller's.
+func TestParseNeverFiresDependsOnTheDate(t *testing.T) {
+	if _, err := Parse([]string{"0 0 29 2 *"}, "UTC", time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Errorf("Parse at 2026-06-01 = %v, want no error", err)
+	}
+	_, err := Parse([]string{"0 0 29 2 *"}, "UTC", time.Date(2096, 3, 1, 0, 0, 0, 0, time.UTC))
+	if want := `schedule "0 0 29 2 *" never fires within 5 years`; err == nil || err.Error() != want {
+		t.Errorf("Parse at 2096-03-01 = %v, want %q", err, want)
 	}
 }
 
@@ -196,7 +211,7 @@ func TestDSTNote(t *testing.T) {
 }
 
 func BenchmarkNext(b *testing.B) {
-	s, _ := Parse([]string{"*/5 * * * *"}, "Europe/Berlin")
+	s, _ := Parse([]string{"*/5 * * * *"}, "Europe/Berlin", checkedAt)
 	t := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -212,11 +227,11 @@ func FuzzParse(f *testing.F) {
 	}
 	zones := []string{"UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu"}
 	f.Fuzz(func(t *testing.T, expr string, zone uint8, unix int64) {
-		s, err := Parse([]string{expr}, zones[int(zone)%len(zones)])
+		from := time.Unix(unix%(50*365*24*3600), 0).UTC()
+		s, err := Parse([]string{expr}, zones[int(zone)%len(zones)], from)
 		if err != nil {
 			return
 		}
-		from := time.Unix(unix%(50*365*24*3600), 0).UTC()
 		next := s.Next(from)
 		if next.IsZero() {
 			return

@@ -440,8 +440,10 @@ func (c *checker) schedule(s *Schedule) {
 	const base = "spec.triggers.schedule"
 	if s.Cron == "" {
 		c.add(base+".cron", "required: a 5-field cron expression or an @-macro such as @daily")
-	} else if _, err := schedcron.Parse([]string{s.Cron}, "UTC"); err != nil {
-		// The controller's own parser: what validates here is what fires there.
+	} else if _, err := schedcron.Parse([]string{s.Cron}, "UTC", time.Now()); err != nil {
+		// The controller's own parser: what validates here is what fires there. The spec is
+		// checked at generate time, on the wall clock; the PipelineSchedule it becomes is
+		// checked again where it is applied (admission webhook, reconciler) on their clocks.
 		c.add(base+".cron", "%v", err)
 	}
 	if _, err := time.LoadLocation(s.TimeZone); err != nil || s.TimeZone == "Local" {

@@ -73,6 +73,11 @@ type Options struct {
 	// containerd and a kubelet that run the Pods Tekton creates, with Tekton's own images and mlpipe-step's image
 	// built here. It needs root and cgroups; see RealNodeUnavailable.
 	RealNode bool
+	// AggregatorRouting starts kube-apiserver with --enable-aggregator-routing=true: it then calls an admission
+	// webhook's Service at an address of the Service's EndpointSlices rather than at its cluster IP (which
+	// nothing routes here), so a webhook served by a process on this host is reachable through a Service whose
+	// EndpointSlice names this machine's address (HostIP; EndpointSlices refuse loopback addresses).
+	AggregatorRouting bool
 }
 
 // Option changes Options; Start takes a list of them.
@@ -88,6 +93,10 @@ func WithTools(names ...string) Option {
 
 // WithRealNode runs a real node: Pods run as containers (see Options.RealNode).
 func WithRealNode() Option { return func(o *Options) { o.RealNode = true } }
+
+// WithAggregatorRouting makes kube-apiserver reach webhook Services through their EndpointSlices (see
+// Options.AggregatorRouting).
+func WithAggregatorRouting() Option { return func(o *Options) { o.AggregatorRouting = true } }
 
 // WithFeatureFlags overrides keys of Tekton's feature-flags ConfigMap.
 func WithFeatureFlags(flags map[string]string) Option {
@@ -150,10 +159,12 @@ type Cluster struct {
 	cancel     context.CancelFunc
 	bgCtx      context.Context
 	realNode   bool
-	nodeDir    string
-	plane      *controlPlane
-	procs      []*process
-	state      *nodeState
+	// aggregatorRouting: see Options.AggregatorRouting.
+	aggregatorRouting bool
+	nodeDir           string
+	plane             *controlPlane
+	procs             []*process
+	state             *nodeState
 	// serviceCIDR and serviceIP are a real node's Service range and `kubernetes` Service address.
 	serviceCIDR, serviceIP string
 	serviceProxy           net.Listener
@@ -231,7 +242,7 @@ func New(ctx context.Context, o Options) (c *Cluster, err error) {
 	if missing := o.Tools.Missing(); len(missing) > 0 {
 		return nil, fmt.Errorf("test tools not built: %v; %s", missing, BuildHint)
 	}
-	c = &Cluster{Tools: o.Tools, Dir: o.Dir, logf: o.Logf, realNode: o.RealNode}
+	c = &Cluster{Tools: o.Tools, Dir: o.Dir, logf: o.Logf, realNode: o.RealNode, aggregatorRouting: o.AggregatorRouting}
 	if c.logf == nil {
 		c.logf = func(string, ...any) {}
 	}
@@ -306,6 +317,9 @@ func (c *Cluster) startControlPlane() error {
 	}
 	apiServer := env.ControlPlane.GetAPIServer()
 	apiServer.Out, apiServer.Err = apiLog, apiLog
+	if c.aggregatorRouting {
+		apiServer.Configure().Set("enable-aggregator-routing", "true")
+	}
 	env.ControlPlane.Etcd = &envtest.Etcd{Out: etcdLog, Err: etcdLog}
 	cfg, err := env.Start()
 	c.env = env

@@ -100,7 +100,7 @@ func (c *Cluster) startOwnControlPlane(ctx context.Context, nodeIP string) error
 		return err
 	}
 	cp.server = "https://127.0.0.1:" + strconv.Itoa(port)
-	cp.apiserver, err = startProcess(c.Tools.kubeAPIServer(), []string{
+	args := []string{
 		"--etcd-servers", etcdURL,
 		"--bind-address", "0.0.0.0", "--secure-port", strconv.Itoa(port), "--advertise-address", nodeIP,
 		"--cert-dir", filepath.Join(c.nodeDir, "apiserver"),
@@ -116,7 +116,11 @@ func (c *Cluster) startOwnControlPlane(ctx context.Context, nodeIP string) error
 		"--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file", cp.saPub, "--service-account-signing-key-file", cp.saKey,
 		"--allow-privileged=true", "--profiling=false", "--enable-priority-and-fairness=false",
-	}, os.Environ(), filepath.Join(c.Dir, "kube-apiserver.log"))
+	}
+	if c.aggregatorRouting {
+		args = append(args, "--enable-aggregator-routing=true")
+	}
+	cp.apiserver, err = startProcess(c.Tools.kubeAPIServer(), args, os.Environ(), filepath.Join(c.Dir, "kube-apiserver.log"))
 	if err != nil {
 		return err
 	}

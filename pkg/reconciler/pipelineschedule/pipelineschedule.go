@@ -148,15 +148,14 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, s *v1alpha1.PipelineSche
 	s.SetDefaults(ctx)
 	s.Status.InitializeConditions()
 	now := r.Clock.Now()
-	sched, err := cron.Parse(s.Spec.AllSchedules(), s.Spec.TimeZone)
+	// The webhook's check again, so that a cluster without the webhook (or an object applied
+	// before it was registered) fires nothing for an invalid spec: one rule, Validate.
+	if ferr := s.Validate(v1alpha1.WithClock(ctx, r.Clock)); ferr != nil {
+		return time.Time{}, r.invalid(s, ferr)
+	}
+	sched, err := cron.Parse(s.Spec.AllSchedules(), s.Spec.TimeZone, now)
 	if err != nil {
-		if s.Status.GetCondition(v1alpha1.ConditionScheduleValid).IsTrue() || s.Status.GetCondition(v1alpha1.ConditionScheduleValid).IsUnknown() {
-			r.Recorder.Eventf(s, corev1.EventTypeWarning, ReasonInvalidSchedule, "%v", err)
-		}
-		s.Status.MarkScheduleInvalid(ReasonInvalidSchedule, "%v", err)
-		s.Status.NextScheduleTime = nil
-		s.Status.ObservedGeneration = s.Generation
-		return time.Time{}, controller.NewPermanentError(err)
+		return time.Time{}, r.invalid(s, err)
 	}
 	s.Status.MarkScheduleValid()
 
@@ -246,6 +245,19 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, s *v1alpha1.PipelineSche
 	r.Metrics.created(ctx, s, r.Clock.Now().Sub(slot))
 	s.Status.LastScheduleTime = &metav1.Time{Time: slot}
 	return next, r.prune(ctx, s, owned)
+}
+
+// invalid records that s cannot fire: ScheduleValid (and so Ready) False with the error,
+// which names the fields, and a Warning Event when the schedule was not already invalid.
+// The returned error is permanent: only an edit can fix the spec.
+func (r *Reconciler) invalid(s *v1alpha1.PipelineSchedule, err error) error {
+	if c := s.Status.GetCondition(v1alpha1.ConditionScheduleValid); c == nil || !c.IsFalse() || c.Message != err.Error() {
+		r.Recorder.Eventf(s, corev1.EventTypeWarning, ReasonInvalidSchedule, "%v", err)
+	}
+	s.Status.MarkScheduleInvalid(ReasonInvalidSchedule, "%v", err)
+	s.Status.NextScheduleTime = nil
+	s.Status.ObservedGeneration = s.Generation
+	return controller.NewPermanentError(err)
 }
 
 // create creates the slot's run. A run of that name that we own is the same slot started

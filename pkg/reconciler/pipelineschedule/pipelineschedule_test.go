@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/mlpipe/mlpipe/pkg/apis/mlpipe/v1alpha1"
 	mlpipefake "github.com/mlpipe/mlpipe/pkg/client/clientset/versioned/fake"
 	listers "github.com/mlpipe/mlpipe/pkg/client/listers/mlpipe/v1alpha1"
@@ -394,15 +395,90 @@ func TestReconcileNeverAdoptsForeignRun(t *testing.T) {
 	}
 }
 
+// TestReconcileInvalidSchedule: whatever Validate refuses (not only a bad cron expression) fires
+// nothing, even at a due slot: ScheduleValid and Ready are False with the message naming the
+// field, and one Warning Event says the same.
 func TestReconcileInvalidSchedule(t *testing.T) {
-	f := newFixture(t, t0, schedule("61 * * * *"))
-	err := f.r.Reconcile(context.Background(), "ml/nightly")
-	if err == nil {
-		t.Fatal("Reconcile of an invalid schedule succeeded")
+	tests := []struct {
+		name string
+		now  time.Time
+		s    *v1alpha1.PipelineSchedule
+		want string
+	}{{
+		name: "bad cron expression",
+		now:  t0.Add(time.Hour + time.Second),
+		s:    schedule("61 * * * *"),
+		want: `invalid value: invalid cron expression "61 * * * *": end of range (61) above maximum (59): 61: spec.schedule`,
+	}, {
+		name: "pipelineRef without a name",
+		now:  t0.Add(time.Hour + time.Second),
+		s: schedule("0 * * * *", func(s *v1alpha1.PipelineSchedule) {
+			s.Spec.PipelineRunTemplate.PipelineRef = &pipelinev1.PipelineRef{}
+		}),
+		want: "missing field(s): spec.pipelineRunTemplate.pipelineRef.name",
+	}, {
+		name: "param using a task result",
+		now:  t0.Add(time.Hour + time.Second),
+		s: schedule("0 * * * *", func(s *v1alpha1.PipelineSchedule) {
+			s.Spec.PipelineRunTemplate.Params = pipelinev1.Params{{Name: "a", Value: *pipelinev1.NewStructuredValues("$(tasks.train.results.model)")}}
+		}),
+		want: "invalid value: cannot use result expressions in [tasks.train.results.model] as PipelineRun parameter values: spec.pipelineRunTemplate.params[a].value",
+	}, {
+		// The reconciler's clock decides: from 2096-03-01 the next Feb 29 is in 2104.
+		name: "Feb 29 seen from 2096",
+		now:  time.Date(2096, 3, 1, 0, 0, 0, 0, time.UTC),
+		s:    schedule("0 0 29 2 *"),
+		want: `invalid value: schedule "0 0 29 2 *" never fires within 5 years: spec.schedule`,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, tt.now, tt.s)
+			err := f.r.Reconcile(context.Background(), "ml/nightly")
+			if err == nil {
+				t.Fatal("Reconcile of an invalid schedule succeeded")
+			}
+			st := f.status(t)
+			want := apis.Condition{Type: v1alpha1.ConditionScheduleValid, Status: corev1.ConditionFalse, Reason: ReasonInvalidSchedule, Message: tt.want}
+			got := st.GetCondition(v1alpha1.ConditionScheduleValid)
+			if got == nil {
+				t.Fatal("no ScheduleValid condition")
+			}
+			if d := cmp.Diff(want, *got, cmpopts.IgnoreFields(apis.Condition{}, "LastTransitionTime", "Severity")); d != "" {
+				t.Errorf("ScheduleValid (-want, +got):\n%s", d)
+			}
+			if ready := st.GetCondition(apis.ConditionReady); ready == nil || ready.Status != corev1.ConditionFalse || ready.Message != tt.want {
+				t.Errorf("Ready = %+v, want False with %q", ready, tt.want)
+			}
+			if d := cmp.Diff([]string{"Warning InvalidSchedule " + tt.want}, f.events()); d != "" {
+				t.Errorf("events (-want, +got):\n%s", d)
+			}
+			if c := f.created(); len(c) != 0 {
+				t.Errorf("created %v for an invalid schedule, want nothing", c)
+			}
+			// A second reconcile of the still-invalid schedule repeats no Event.
+			f.sync(t)
+			if err := f.r.Reconcile(context.Background(), "ml/nightly"); err == nil {
+				t.Fatal("second Reconcile of an invalid schedule succeeded")
+			}
+			if e := f.events(); len(e) != 0 {
+				t.Errorf("second reconcile: events %v, want none", e)
+			}
+		})
 	}
-	c := f.status(t).GetCondition(v1alpha1.ConditionScheduleValid)
-	if c == nil || c.Status != corev1.ConditionFalse || !strings.Contains(c.Message, "61") {
-		t.Errorf("ScheduleValid = %+v", c)
+}
+
+// TestReconcileValidOnTheReconcilersDate: the Feb 29 schedule that is invalid seen from 2096 is
+// valid seen from 2026, and fires on the day.
+func TestReconcileValidOnTheReconcilersDate(t *testing.T) {
+	slot := time.Date(2028, 2, 29, 0, 0, 0, 0, time.UTC)
+	s := schedule("0 0 29 2 *", func(s *v1alpha1.PipelineSchedule) { s.Spec.ConcurrencyPolicy = v1alpha1.AllowConcurrent })
+	s.Status.WindowStart = &metav1.Time{Time: slot.Add(-time.Hour)}
+	f := newFixture(t, slot.Add(time.Second), s)
+	if err := f.r.Reconcile(context.Background(), "ml/nightly"); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{runName(slot)}, f.created()); d != "" {
+		t.Errorf("created (-want, +got):\n%s", d)
 	}
 }
 

@@ -22,7 +22,8 @@ import (
 )
 
 const (
-	// ConditionScheduleValid is True when the schedules and zone parse.
+	// ConditionScheduleValid is True when the spec passes Validate (schedules, zone, policies, run
+	// template); False, with the errors and their field paths, fires nothing.
 	ConditionScheduleValid apis.ConditionType = "ScheduleValid"
 	// ConditionRunCreated is False when the last slot's run could not be created (e.g. a
 	// same-named run that another owner holds).
@@ -42,12 +43,12 @@ func (st *PipelineScheduleStatus) InitializeConditions() {
 	scheduleCondSet.Manage(st).InitializeConditions()
 }
 
-// MarkScheduleValid records that the schedules parse.
+// MarkScheduleValid records that the spec is valid.
 func (st *PipelineScheduleStatus) MarkScheduleValid() {
 	scheduleCondSet.Manage(st).MarkTrue(ConditionScheduleValid)
 }
 
-// MarkScheduleInvalid records why the schedules do not parse.
+// MarkScheduleInvalid records why the spec is invalid.
 func (st *PipelineScheduleStatus) MarkScheduleInvalid(reason, format string, args ...any) {
 	scheduleCondSet.Manage(st).MarkFalse(ConditionScheduleValid, reason, format, args...)
 }

@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/mlpipe/mlpipe/pkg/cron"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
@@ -33,8 +34,15 @@ import (
 // names stay within the 63 characters of a Kubernetes label value.
 const MaxNameLength = 52
 
-// Validate implements apis.Validatable. It reports every problem, not just the first.
+// Validate implements apis.Validatable. It reports every problem, not just the first, each
+// with the path of its field. The admission webhook calls it on create and update, the
+// reconciler before every reconcile; the date it checks "fires within 5 years" from comes
+// from WithClock. Status updates are not checked: the controller must be able to record
+// that a schedule applied before the webhook existed is invalid.
 func (s *PipelineSchedule) Validate(ctx context.Context) *apis.FieldError {
+	if apis.IsInStatusUpdate(ctx) {
+		return nil
+	}
 	errs := validate.ObjectMetadata(s.GetObjectMeta()).ViaField("metadata")
 	if n := len(s.Name); n > MaxNameLength {
 		errs = errs.Also(&apis.FieldError{
@@ -47,7 +55,7 @@ func (s *PipelineSchedule) Validate(ctx context.Context) *apis.FieldError {
 
 // Validate checks the schedules, the time zone, the policies and the run template.
 func (s *PipelineScheduleSpec) Validate(ctx context.Context) (errs *apis.FieldError) {
-	errs = errs.Also(s.validateSchedules())
+	errs = errs.Also(s.validateSchedules(clockFrom(ctx).Now()))
 
 	switch s.ConcurrencyPolicy {
 	case "", AllowConcurrent, ForbidConcurrent, ReplaceConcurrent:
@@ -68,8 +76,9 @@ func (s *PipelineScheduleSpec) Validate(ctx context.Context) (errs *apis.FieldEr
 	return errs.Also(s.PipelineRunTemplate.Validate(ctx).ViaField("pipelineRunTemplate"))
 }
 
-// validateSchedules parses every expression on its own, so each error names its field.
-func (s *PipelineScheduleSpec) validateSchedules() (errs *apis.FieldError) {
+// validateSchedules parses every expression on its own, so each error names its field; now is
+// the date a schedule must fire within 5 years of.
+func (s *PipelineScheduleSpec) validateSchedules(now time.Time) (errs *apis.FieldError) {
 	if s.Schedule == "" && len(s.Schedules) == 0 {
 		errs = &apis.FieldError{
 			Message: "expected at least one, got neither",
@@ -77,13 +86,13 @@ func (s *PipelineScheduleSpec) validateSchedules() (errs *apis.FieldError) {
 		}
 	}
 	tz := s.TimeZone
-	if _, err := cron.Parse([]string{"@daily"}, tz); err != nil {
+	if _, err := cron.Parse([]string{"@daily"}, tz, now); err != nil {
 		errs = errs.Also(apis.ErrInvalidValue(err.Error(), "timeZone"))
 		// The zone is reported once; read the expressions in UTC to report their own errors.
 		tz = DefaultTimeZone
 	}
 	if s.Schedule != "" {
-		if _, err := cron.Parse([]string{s.Schedule}, tz); err != nil {
+		if _, err := cron.Parse([]string{s.Schedule}, tz, now); err != nil {
 			errs = errs.Also(apis.ErrInvalidValue(err.Error(), "schedule"))
 		}
 	}
@@ -92,7 +101,7 @@ func (s *PipelineScheduleSpec) validateSchedules() (errs *apis.FieldError) {
 			errs = errs.Also(apis.ErrMissingField(apis.CurrentField).ViaFieldIndex("schedules", i))
 			continue
 		}
-		if _, err := cron.Parse([]string{expr}, tz); err != nil {
+		if _, err := cron.Parse([]string{expr}, tz, now); err != nil {
 			errs = errs.Also(apis.ErrInvalidValue(err.Error(), apis.CurrentField).ViaFieldIndex("schedules", i))
 		}
 	}

@@ -26,6 +26,7 @@ import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 	"knative.dev/pkg/apis"
 )
 
@@ -319,5 +320,36 @@ func TestPipelineSchedule_Validate_Invalid(t *testing.T) {
 				t.Errorf("Validate() error (-want, +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// TestPipelineSchedule_Validate_DateFromClock: "fires within 5 years" is decided on the date of
+// the clock in the context, not on the machine's: Feb 29 fires within 5 years of 2026-06-01,
+// not of 2096-03-01 (2100 is no leap year).
+func TestPipelineSchedule_Validate_DateFromClock(t *testing.T) {
+	s := schedule(func(s *PipelineSchedule) { s.Spec.Schedule = "0 0 29 2 *" })
+	at2026 := WithClock(context.Background(), clocktesting.NewFakePassiveClock(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)))
+	if err := s.Validate(at2026); err != nil {
+		t.Errorf("Validate() at 2026-06-01 = %v, want no error", err)
+	}
+	at2096 := WithClock(context.Background(), clocktesting.NewFakePassiveClock(time.Date(2096, 3, 1, 0, 0, 0, 0, time.UTC)))
+	want := `invalid value: schedule "0 0 29 2 *" never fires within 5 years: spec.schedule`
+	if err := s.Validate(at2096); err == nil || err.Error() != want {
+		t.Errorf("Validate() at 2096-03-01 = %v, want %q", err, want)
+	}
+}
+
+// TestPipelineSchedule_Validate_StatusUpdate: a status update is not refused for the spec, so the
+// controller can mark a schedule invalid that was applied before the webhook was registered;
+// a spec update is.
+func TestPipelineSchedule_Validate_StatusUpdate(t *testing.T) {
+	bad := schedule(func(s *PipelineSchedule) { s.Spec.Schedule = "61 * * * *" })
+	ctx := apis.WithinSubResourceUpdate(context.Background(), bad, "status")
+	if err := bad.Validate(ctx); err != nil {
+		t.Errorf("Validate() in a status update = %v, want no error", err)
+	}
+	ctx = apis.WithinUpdate(context.Background(), bad)
+	if err := bad.Validate(ctx); err == nil {
+		t.Error("Validate() in a spec update = nil, want the schedule's error")
 	}
 }
