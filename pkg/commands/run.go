@@ -44,7 +44,15 @@ func addRun(topLevel *cobra.Command) {
 		Long: `Run generates the Tasks and Pipeline from the spec (or loads them from --dir) and executes
 that same Pipeline here: Tekton's own DAG, substitution, when and finally code decides what runs;
 steps run as local processes. Runs are recorded under .mlpipe/runs/<pipeline>/<run-id>/.
-Exit status 0 when the PipelineRun would be Succeeded, 1 when Failed.
+
+Exit status: 0 the run succeeded and the gate passed; 1 nothing ran (bad flags, spec or Pipeline);
+2 a task failed (the PipelineRun is Failed); 3 every task succeeded but the gate failed (the model
+was not registered); 130 interrupted (Ctrl-C), the run recorded as Cancelled.
+
+A step sees only the env its Task declares, the runner's TEKTON_RESULTS_DIR and
+MLPIPE_CLUSTER_ACCESS, and PATH, HOME, USER, LOGNAME, SHELL, TMPDIR, TZ, LANG, LANGUAGE, TERM and LC_*
+of this machine; --pass-env NAME adds a host variable. With no webhook configured (its
+MLPIPE_SECRET_* unset) the alert task prints the message it would send and succeeds.
 
 A local run never contacts a cluster: every step gets MLPIPE_CLUSTER_ACCESS=none, and deploy prints
 the InferenceService instead of applying it. --deploy-to-cluster applies it to the cluster
@@ -93,7 +101,7 @@ other characters as _), else the variable of the step env's own name.`,
 				ctx = localrun.WithCEL(ctx)
 			}
 			opts := localrun.Options{Params: params, Parallel: ro.Parallel, NoCache: ro.NoCache, DeployToCluster: ro.DeployToCluster,
-				Root: ro.StateDir, Log: cmd.ErrOrStderr()}
+				PassEnv: ro.PassEnv, Root: ro.StateDir, Log: cmd.ErrOrStderr()}
 			if ro.Timeout > 0 {
 				opts.Timeouts = &v1.TimeoutFields{Pipeline: &metav1.Duration{Duration: ro.Timeout}}
 			}
@@ -115,9 +123,12 @@ other characters as _), else the variable of the step env's own name.`,
 				}
 			} else {
 				localrun.Summary(cmd.OutOrStdout(), res)
+				if res.AlertNotSent != "" {
+					fmt.Fprintf(cmd.OutOrStdout(), "  alert not sent (no webhook configured on this machine); it would say:\n    %s\n", res.AlertNotSent)
+				}
 			}
-			if !res.Succeeded() {
-				return &ExitError{Code: 1}
+			if code := runExitCode(res); code != ExitOK {
+				return &ExitError{Code: code}
 			}
 			return nil
 		},
@@ -128,18 +139,33 @@ other characters as _), else the variable of the step env's own name.`,
 	topLevel.AddCommand(cmd)
 }
 
+// runExitCode is the exit status of a finished run (see the Exit* constants).
+func runExitCode(res *localrun.Result) int {
+	switch {
+	case res.Cancelled():
+		return ExitCancelled
+	case !res.Succeeded():
+		return ExitTaskFailed
+	case res.GateFailed():
+		return ExitGateFailed
+	}
+	return ExitOK
+}
+
 // runJSON is the --output json document.
 type runJSON struct {
-	Status      string         `json:"status"`
-	Reason      string         `json:"reason,omitempty"`
-	RunID       string         `json:"runID"`
-	Pipeline    string         `json:"pipeline"`
-	PipelineRun string         `json:"pipelineRun"`
-	Dir         string         `json:"dir"`
-	Duration    string         `json:"duration"`
-	Gate        *localrun.Gate `json:"gate,omitempty"`
-	Model       string         `json:"modelVersion,omitempty"`
-	Tasks       []taskJSON     `json:"tasks"`
+	Status       string         `json:"status"`
+	Reason       string         `json:"reason,omitempty"`
+	RunID        string         `json:"runID"`
+	Pipeline     string         `json:"pipeline"`
+	PipelineRun  string         `json:"pipelineRun"`
+	Dir          string         `json:"dir"`
+	Duration     string         `json:"duration"`
+	Gate         *localrun.Gate `json:"gate,omitempty"`
+	Model        string         `json:"modelVersion,omitempty"`
+	ExitCode     int            `json:"exitCode"`
+	AlertNotSent string         `json:"alertNotSent,omitempty"`
+	Tasks        []taskJSON     `json:"tasks"`
 }
 
 type taskJSON struct {
@@ -152,7 +178,8 @@ type taskJSON struct {
 
 func writeRunJSON(cmd *cobra.Command, res *localrun.Result) error {
 	doc := runJSON{Status: res.Status, Reason: res.Reason, RunID: res.RunID, Pipeline: res.Pipeline, PipelineRun: res.PipelineRun,
-		Dir: res.Dir, Duration: res.Finished.Sub(res.Started).Round(time.Millisecond).String(), Gate: res.Gate, Model: res.ModelVersion}
+		Dir: res.Dir, Duration: res.Finished.Sub(res.Started).Round(time.Millisecond).String(), Gate: res.Gate, Model: res.ModelVersion,
+		ExitCode: runExitCode(res), AlertNotSent: res.AlertNotSent}
 	for _, t := range res.Tasks {
 		r := t.Results
 		if r == nil {

@@ -780,6 +780,8 @@ func (r *runner) finish(f finished) {
 	switch {
 	case failed != nil:
 		res.Status, res.Reason, res.Message = StatusFailed, failed.reason.String(), failed.message
+	case cancelled != nil && errors.Is(cancelled.cancel, errCancelled):
+		res.Status, res.Reason, res.Message = StatusCancelled, v1.TaskRunReasonCancelled.String(), cancelled.cancel.Error()
 	case cancelled != nil:
 		res.Status, res.Reason, res.Message = StatusFailed, v1.TaskRunReasonCancelled.String(), cancelled.cancel.Error()
 	case cached == len(names):
@@ -939,6 +941,7 @@ func (r *runner) summarize(res *Result) {
 		}
 		res.Gate = g
 	}
+	res.AlertNotSent = r.readAlertNotSent()
 	for _, name := range r.order {
 		if v, ok := r.results[name].Results["model-version"]; ok && r.results[name].Status != StatusFailed {
 			res.ModelVersion = v
