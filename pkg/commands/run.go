@@ -58,6 +58,9 @@ A local run never contacts a cluster: every step gets MLPIPE_CLUSTER_ACCESS=none
 the InferenceService instead of applying it. --deploy-to-cluster applies it to the cluster
 KUBECONFIG names (and never takes deploy from the cache).
 
+Relative paths: in the spec (spec.data.uri, spec.register.store) they are relative to the spec's folder;
+given with -p data-uri=… or -p model-store=… they are relative to the working directory.
+
 Secrets: env from secretKeyRef {name: N, key: K} reads MLPIPE_SECRET_<N>_<K> (upper-case,
 other characters as _), else the variable of the step env's own name.`,
 		Example: `  mlpipe run -f mlpipe.yaml
@@ -73,6 +76,7 @@ other characters as _), else the variable of the step env's own name.`,
 			if err != nil {
 				return err
 			}
+			absLocationParams(params)
 			ctx := cmd.Context()
 			var (
 				p     *v1.Pipeline
@@ -137,6 +141,21 @@ other characters as _), else the variable of the step env's own name.`,
 	options.AddGenerateOptions(cmd, gen)
 	options.AddRunOptions(cmd, ro)
 	topLevel.AddCommand(cmd)
+}
+
+// locationParams are the Pipeline params that carry spec.data.uri and spec.register.store (pkg/generate's
+// pipelineParams); a local run's steps run in their own folders, so a relative path given with -p must be
+// made absolute first.
+var locationParams = []string{"data-uri", "model-store"}
+
+// absLocationParams makes relative paths in -p data-uri / model-store absolute against the working directory,
+// as for any path on a command line (paths in the spec are relative to the spec's folder: LocalDataPath).
+func absLocationParams(params map[string]string) {
+	for _, name := range locationParams {
+		if v, ok := params[name]; ok && spec.IsRelativePath(v) {
+			params[name] = absPath(v)
+		}
+	}
 }
 
 // runExitCode is the exit status of a finished run (see the Exit* constants).

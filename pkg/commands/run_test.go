@@ -270,3 +270,63 @@ func TestRunCtrlC(t *testing.T) {
 		t.Errorf("-o json: exitCode %d (%v), want 130:\n%s", doc.ExitCode, err, out.String())
 	}
 }
+
+// locationYAML's task reports the data-uri and model-store params it was given.
+const locationYAML = `
+apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: locations}
+spec:
+  params: [{name: data-uri}, {name: model-store}, {name: label}]
+  tasks:
+  - name: report
+    params:
+    - {name: data-uri, value: $(params.data-uri)}
+    - {name: model-store, value: $(params.model-store)}
+    - {name: label, value: $(params.label)}
+    taskSpec:
+      params: [{name: data-uri}, {name: model-store}, {name: label}]
+      results: [{name: data-uri}, {name: model-store}, {name: label}]
+      steps:
+      - name: report
+        image: busybox
+        script: |
+          printf "%s" "$(params.data-uri)" > $(results.data-uri.path)
+          printf "%s" "$(params.model-store)" > $(results.model-store.path)
+          printf "%s" "$(params.label)" > $(results.label.path)
+`
+
+// TestRunRelativeLocationParams: `mlpipe run --dir out -p data-uri=examples/data/churn.csv` means the file
+// relative to the working directory, not to the step's folder under .mlpipe; other params stay as given.
+func TestRunRelativeLocationParams(t *testing.T) {
+	cwd := t.TempDir()
+	t.Chdir(cwd)
+	writeTestFile(t, filepath.Join(cwd, "out", "pipeline.yaml"), locationYAML)
+	stdout, stderr, err := runCLI(t, "run", "--dir", "out", "-o", "json",
+		"-p", "data-uri=examples/data/churn.csv", "-p", "model-store=file:///models", "-p", "label=churned")
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
+	}
+	var doc struct {
+		Tasks []struct{ Results map[string]string }
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil || len(doc.Tasks) != 1 {
+		t.Fatalf("%v: %s", err, stdout)
+	}
+	want := map[string]string{"data-uri": filepath.Join(cwd, "examples", "data", "churn.csv"), "model-store": "file:///models", "label": "churned"}
+	for k, v := range want {
+		if got := doc.Tasks[0].Results[k]; got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+}
+
+func writeTestFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
