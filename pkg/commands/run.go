@@ -17,10 +17,12 @@ limitations under the License.
 package commands
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/mlpipe/mlpipe/pkg/commands/options"
@@ -77,6 +79,9 @@ other characters as _), else the variable of the step env's own name.`,
 				return err
 			}
 			absLocationParams(params)
+			if err := listParamsFromJSON(params); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			var (
 				p     *v1.Pipeline
@@ -127,6 +132,10 @@ other characters as _), else the variable of the step env's own name.`,
 				}
 			} else {
 				localrun.Summary(cmd.OutOrStdout(), res)
+				for _, name := range res.PrintedNotApplied {
+					fmt.Fprintf(cmd.OutOrStdout(), "  %s printed what it would deploy and applied nothing (a local run never contacts a cluster; --deploy-to-cluster applies it); see %s\n",
+						name, filepath.Join(res.Dir, "tasks", name, "log.txt"))
+				}
 				if res.AlertNotSent != "" {
 					fmt.Fprintf(cmd.OutOrStdout(), "  alert not sent (no webhook configured on this machine); it would say:\n    %s\n", res.AlertNotSent)
 				}
@@ -158,6 +167,33 @@ func absLocationParams(params map[string]string) {
 	}
 }
 
+// listParams are the string Pipeline params that carry a comma-separated list (pkg/generate's pipelineParams:
+// spec.data.exclude); -p takes them as a,b or, as for array params, as a JSON array.
+var listParams = []string{"exclude"}
+
+// listParamsFromJSON turns a JSON array given for a list param into the CSV line the step reads (CSV quoting
+// for names with commas or quotes).
+func listParamsFromJSON(params map[string]string) error {
+	for _, name := range listParams {
+		v, ok := params[name]
+		if !ok || !strings.HasPrefix(strings.TrimSpace(v), "[") {
+			continue
+		}
+		var items []string
+		if err := json.Unmarshal([]byte(v), &items); err != nil {
+			return fmt.Errorf("-p %s=%s: not a JSON array of strings (%v); give a,b,c or [\"a\",\"b\"]", name, v, err)
+		}
+		var b strings.Builder
+		w := csv.NewWriter(&b)
+		if err := w.Write(items); err != nil {
+			return err
+		}
+		w.Flush()
+		params[name] = strings.TrimSuffix(b.String(), "\n")
+	}
+	return nil
+}
+
 // runExitCode is the exit status of a finished run (see the Exit* constants).
 func runExitCode(res *localrun.Result) int {
 	switch {
@@ -184,6 +220,7 @@ type runJSON struct {
 	Model        string         `json:"modelVersion,omitempty"`
 	ExitCode     int            `json:"exitCode"`
 	AlertNotSent string         `json:"alertNotSent,omitempty"`
+	NotApplied   []string       `json:"printedNotApplied,omitempty"`
 	Tasks        []taskJSON     `json:"tasks"`
 }
 
@@ -198,7 +235,7 @@ type taskJSON struct {
 func writeRunJSON(cmd *cobra.Command, res *localrun.Result) error {
 	doc := runJSON{Status: res.Status, Reason: res.Reason, RunID: res.RunID, Pipeline: res.Pipeline, PipelineRun: res.PipelineRun,
 		Dir: res.Dir, Duration: res.Finished.Sub(res.Started).Round(time.Millisecond).String(), Gate: res.Gate, Model: res.ModelVersion,
-		ExitCode: runExitCode(res), AlertNotSent: res.AlertNotSent}
+		ExitCode: runExitCode(res), AlertNotSent: res.AlertNotSent, NotApplied: res.PrintedNotApplied}
 	for _, t := range res.Tasks {
 		r := t.Results
 		if r == nil {

@@ -277,16 +277,17 @@ apiVersion: tekton.dev/v1
 kind: Pipeline
 metadata: {name: locations}
 spec:
-  params: [{name: data-uri}, {name: model-store}, {name: label}]
+  params: [{name: data-uri}, {name: model-store}, {name: label}, {name: exclude, default: ""}]
   tasks:
   - name: report
     params:
     - {name: data-uri, value: $(params.data-uri)}
     - {name: model-store, value: $(params.model-store)}
     - {name: label, value: $(params.label)}
+    - {name: exclude, value: $(params.exclude)}
     taskSpec:
-      params: [{name: data-uri}, {name: model-store}, {name: label}]
-      results: [{name: data-uri}, {name: model-store}, {name: label}]
+      params: [{name: data-uri}, {name: model-store}, {name: label}, {name: exclude}]
+      results: [{name: data-uri}, {name: model-store}, {name: label}, {name: exclude}]
       steps:
       - name: report
         image: busybox
@@ -294,16 +295,20 @@ spec:
           printf "%s" "$(params.data-uri)" > $(results.data-uri.path)
           printf "%s" "$(params.model-store)" > $(results.model-store.path)
           printf "%s" "$(params.label)" > $(results.label.path)
+          printf "%s" "$EXCLUDE" > $(results.exclude.path)
+        env: [{name: EXCLUDE, value: $(params.exclude)}]
 `
 
 // TestRunRelativeLocationParams: `mlpipe run --dir out -p data-uri=examples/data/churn.csv` means the file
-// relative to the working directory, not to the step's folder under .mlpipe; other params stay as given.
+// relative to the working directory, not to the step's folder under .mlpipe; other params stay as given, but
+// the list param exclude given as a JSON array (as the README shows for arrays) reaches the step as its CSV line.
 func TestRunRelativeLocationParams(t *testing.T) {
 	cwd := t.TempDir()
 	t.Chdir(cwd)
 	writeTestFile(t, filepath.Join(cwd, "out", "pipeline.yaml"), locationYAML)
 	stdout, stderr, err := runCLI(t, "run", "--dir", "out", "-o", "json",
-		"-p", "data-uri=examples/data/churn.csv", "-p", "model-store=file:///models", "-p", "label=churned")
+		"-p", "data-uri=examples/data/churn.csv", "-p", "model-store=file:///models", "-p", "label=churned",
+		"-p", `exclude=["id", "notes, free text"]`)
 	if err != nil {
 		t.Fatalf("%v\n%s\n%s", err, stdout, stderr)
 	}
@@ -313,7 +318,8 @@ func TestRunRelativeLocationParams(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &doc); err != nil || len(doc.Tasks) != 1 {
 		t.Fatalf("%v: %s", err, stdout)
 	}
-	want := map[string]string{"data-uri": filepath.Join(cwd, "examples", "data", "churn.csv"), "model-store": "file:///models", "label": "churned"}
+	want := map[string]string{"data-uri": filepath.Join(cwd, "examples", "data", "churn.csv"), "model-store": "file:///models", "label": "churned",
+		"exclude": `id,"notes, free text"`}
 	for k, v := range want {
 		if got := doc.Tasks[0].Results[k]; got != v {
 			t.Errorf("%s = %q, want %q", k, got, v)
@@ -328,5 +334,61 @@ func writeTestFile(t *testing.T, path, data string) {
 	}
 	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRunsList: runs list filters by pipeline, status and count, shows the params each run was given, and
+// prints the run records as JSON with -o json.
+func TestRunsList(t *testing.T) {
+	cwd := t.TempDir()
+	t.Chdir(cwd)
+	writeTestFile(t, filepath.Join(cwd, "out", "pipeline.yaml"), locationYAML)
+	for _, label := range []string{"first", "second"} {
+		if _, stderr, err := runCLI(t, "run", "--dir", "out", "--state-dir", "state", "-p", "data-uri=d.csv", "-p", "model-store=m", "-p", "label="+label); err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+	}
+	out, _, err := runCLI(t, "runs", "list", "--state-dir", "state", "--pipeline", "locations", "--last", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	wantParams := "data-uri=" + filepath.Join(cwd, "d.csv") + ",label=second,model-store=" + filepath.Join(cwd, "m")
+	if len(lines) != 2 || !strings.HasSuffix(lines[0], "PARAMS") || !strings.HasSuffix(lines[1], wantParams) || !strings.Contains(lines[1], " Succeeded ") {
+		t.Errorf("runs list --last 1:\n%s\nwant a header and one Succeeded row ending in %s", out, wantParams)
+	}
+	out, _, err = runCLI(t, "runs", "list", "--state-dir", "state", "--status", "failed")
+	if err != nil || strings.TrimSpace(out) != "None of the 2 recorded runs matches." {
+		t.Errorf("runs list --status failed: %q, %v", out, err)
+	}
+	out, _, err = runCLI(t, "runs", "list", "--state-dir", "state", "-o", "json", "--status", "succeeded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []struct {
+		Pipeline, Status string
+		Overrides        map[string]string
+		Params           map[string]string
+	}
+	if err := json.Unmarshal([]byte(out), &docs); err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	if len(docs) != 2 || docs[0].Overrides["label"] != "first" || docs[1].Overrides["label"] != "second" || docs[1].Params["label"] != "second" || docs[1].Status != "Succeeded" {
+		t.Errorf("runs list -o json: %+v", docs)
+	}
+}
+
+// TestVersionFlag: mlpipe --version prints what mlpipe version does.
+func TestVersionFlag(t *testing.T) {
+	flag, _, err := runCLI(t, "--version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	verb, _, err := runCLI(t, "version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(flag, "mlpipe devel (tektoncd/pipeline ") || flag != verb {
+		t.Errorf("--version printed %q, version %q", flag, verb)
 	}
 }

@@ -161,6 +161,8 @@ type Result struct {
 	Message string `json:"message,omitempty"`
 	// Params are the effective pipeline params (defaults plus overrides).
 	Params map[string]string `json:"params,omitempty"`
+	// Overrides are the params the run was given (Options.Params, `mlpipe run -p`).
+	Overrides map[string]string `json:"overrides,omitempty"`
 	// Started and Finished bound the run.
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
@@ -172,6 +174,9 @@ type Result struct {
 	ModelVersion string `json:"modelVersion,omitempty"`
 	// Metrics is the path of the copied metrics.json, if the gate task produced one.
 	Metrics string `json:"metrics,omitempty"`
+	// PrintedNotApplied names the tasks that ran the built-in deploy step without cluster access (no
+	// DeployToCluster): they printed what they would apply and applied nothing.
+	PrintedNotApplied []string `json:"printedNotApplied,omitempty"`
 	// AlertNotSent is the message a built-in alert step would have sent, when no webhook was configured on this
 	// machine (see AlertPreviewEnv): the step printed it instead of failing.
 	AlertNotSent string `json:"alertNotSent,omitempty"`
