@@ -74,7 +74,7 @@ func (d *Display) Handle(ev Event) {
 	switch ev.Status {
 	case StatusRunning:
 		r.started = ev.Time
-	case StatusSucceeded, StatusFailed, StatusCached, StatusSkipped:
+	case StatusSucceeded, StatusFailed, StatusCancelled, StatusCached, StatusSkipped:
 		r.ended = ev.Time
 	}
 	if d.tty {
