@@ -52,7 +52,7 @@ Exit status: 0 the run succeeded and the gate passed; 1 nothing ran (bad flags, 
 was not registered); 130 interrupted (Ctrl-C), the run recorded as Cancelled.
 
 A step sees only the env its Task declares, the runner's TEKTON_RESULTS_DIR and
-MLPIPE_CLUSTER_ACCESS, and PATH, HOME, USER, LOGNAME, SHELL, TMPDIR, TZ, LANG, LANGUAGE, TERM and LC_*
+MLPIPE_CLUSTER_ACCESS, and ` + strings.Join(localrun.BaselineEnv, ", ") + ` and LC_*
 of this machine; --pass-env NAME adds a host variable. With no webhook configured (its
 MLPIPE_SECRET_* unset) the alert task prints the message it would send and succeeds.
 
