@@ -16,7 +16,28 @@ limitations under the License.
 
 package commands
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Exit statuses of mlpipe. `mlpipe run` uses all of them; the other verbs use ExitOK and ExitUsage.
+const (
+	// ExitOK means the command succeeded; for run, the PipelineRun succeeded and the gate passed.
+	ExitOK = 0
+	// ExitUsage means mlpipe could not do what was asked (bad flags, an invalid spec or Pipeline, nothing was run).
+	ExitUsage = 1
+	// ExitTaskFailed means the run ended Failed: a task (a finally task such as a refused alert included) failed or
+	// timed out.
+	ExitTaskFailed = 2
+	// ExitGateFailed means every task succeeded but the model did not pass the gate (threshold or champion), so it was
+	// neither registered nor deployed.
+	ExitGateFailed = 3
+	// ExitCancelled means the run was interrupted (Ctrl-C, SIGTERM) and recorded as Cancelled; 128+SIGINT as shells do.
+	ExitCancelled = 130
+)
 
 // ExitError carries a process exit status without printing anything more.
 type ExitError struct {
@@ -35,11 +56,30 @@ func (e *ExitError) Error() string {
 // Unwrap returns the wrapped error.
 func (e *ExitError) Unwrap() error { return e.Err }
 
-// ExitCode maps an error to the process exit status: an ExitError's code, else 1.
+// ExitCode maps an error to the process exit status: ExitOK for nil, an ExitError's code, else ExitUsage.
 func ExitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		return ee.Code
 	}
-	return 1
+	return ExitUsage
+}
+
+// Execute runs the mlpipe command line args with ctx (cancelled on Ctrl-C by the caller), prints the error, if
+// any, to stderr and returns the process exit status.
+func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := New()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		if msg := err.Error(); msg != "" {
+			fmt.Fprintln(stderr, msg)
+		}
+	}
+	return ExitCode(err)
 }

@@ -17,10 +17,12 @@ limitations under the License.
 package commands
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/mlpipe/mlpipe/pkg/commands/options"
@@ -44,11 +46,22 @@ func addRun(topLevel *cobra.Command) {
 		Long: `Run generates the Tasks and Pipeline from the spec (or loads them from --dir) and executes
 that same Pipeline here: Tekton's own DAG, substitution, when and finally code decides what runs;
 steps run as local processes. Runs are recorded under .mlpipe/runs/<pipeline>/<run-id>/.
-Exit status 0 when the PipelineRun would be Succeeded, 1 when Failed.
+
+Exit status: 0 the run succeeded and the gate passed; 1 nothing ran (bad flags, spec or Pipeline);
+2 a task failed (the PipelineRun is Failed); 3 every task succeeded but the gate failed (the model
+was not registered); 130 interrupted (Ctrl-C), the run recorded as Cancelled.
+
+A step sees only the env its Task declares, the runner's TEKTON_RESULTS_DIR and
+MLPIPE_CLUSTER_ACCESS, and ` + strings.Join(localrun.BaselineEnv, ", ") + ` and LC_*
+of this machine; --pass-env NAME adds a host variable. With no webhook configured (its
+MLPIPE_SECRET_* unset) the alert task prints the message it would send and succeeds.
 
 A local run never contacts a cluster: every step gets MLPIPE_CLUSTER_ACCESS=none, and deploy prints
 the InferenceService instead of applying it. --deploy-to-cluster applies it to the cluster
 KUBECONFIG names (and never takes deploy from the cache).
+
+Relative paths: in the spec (spec.data.uri, spec.register.store) they are relative to the spec's folder;
+given with -p data-uri=… or -p model-store=… they are relative to the working directory.
 
 Secrets: env from secretKeyRef {name: N, key: K} reads MLPIPE_SECRET_<N>_<K> (upper-case,
 other characters as _), else the variable of the step env's own name.`,
@@ -63,6 +76,10 @@ other characters as _), else the variable of the step env's own name.`,
 			}
 			params, err := ro.ParamMap()
 			if err != nil {
+				return err
+			}
+			absLocationParams(params)
+			if err := listParamsFromJSON(params); err != nil {
 				return err
 			}
 			ctx := cmd.Context()
@@ -93,7 +110,7 @@ other characters as _), else the variable of the step env's own name.`,
 				ctx = localrun.WithCEL(ctx)
 			}
 			opts := localrun.Options{Params: params, Parallel: ro.Parallel, NoCache: ro.NoCache, DeployToCluster: ro.DeployToCluster,
-				Root: ro.StateDir, Log: cmd.ErrOrStderr()}
+				PassEnv: ro.PassEnv, Root: ro.StateDir, Log: cmd.ErrOrStderr()}
 			if ro.Timeout > 0 {
 				opts.Timeouts = &v1.TimeoutFields{Pipeline: &metav1.Duration{Duration: ro.Timeout}}
 			}
@@ -115,9 +132,16 @@ other characters as _), else the variable of the step env's own name.`,
 				}
 			} else {
 				localrun.Summary(cmd.OutOrStdout(), res)
+				for _, name := range res.PrintedNotApplied {
+					fmt.Fprintf(cmd.OutOrStdout(), "  %s printed what it would deploy and applied nothing (a local run never contacts a cluster; --deploy-to-cluster applies it); see %s\n",
+						name, filepath.Join(res.Dir, "tasks", name, "log.txt"))
+				}
+				if res.AlertNotSent != "" {
+					fmt.Fprintf(cmd.OutOrStdout(), "  alert not sent (no webhook configured on this machine); it would say:\n    %s\n", res.AlertNotSent)
+				}
 			}
-			if !res.Succeeded() {
-				return &ExitError{Code: 1}
+			if code := runExitCode(res); code != ExitOK {
+				return &ExitError{Code: code}
 			}
 			return nil
 		},
@@ -128,18 +152,76 @@ other characters as _), else the variable of the step env's own name.`,
 	topLevel.AddCommand(cmd)
 }
 
+// locationParams are the Pipeline params that carry spec.data.uri and spec.register.store (pkg/generate's
+// pipelineParams); a local run's steps run in their own folders, so a relative path given with -p must be
+// made absolute first.
+var locationParams = []string{"data-uri", "model-store"}
+
+// absLocationParams makes relative paths in -p data-uri / model-store absolute against the working directory,
+// as for any path on a command line (paths in the spec are relative to the spec's folder: LocalDataPath).
+func absLocationParams(params map[string]string) {
+	for _, name := range locationParams {
+		if v, ok := params[name]; ok && spec.IsRelativePath(v) {
+			params[name] = absPath(v)
+		}
+	}
+}
+
+// listParams are the string Pipeline params that carry a comma-separated list (pkg/generate's pipelineParams:
+// spec.data.exclude); -p takes them as a,b or, as for array params, as a JSON array.
+var listParams = []string{"exclude"}
+
+// listParamsFromJSON turns a JSON array given for a list param into the CSV line the step reads (CSV quoting
+// for names with commas or quotes).
+func listParamsFromJSON(params map[string]string) error {
+	for _, name := range listParams {
+		v, ok := params[name]
+		if !ok || !strings.HasPrefix(strings.TrimSpace(v), "[") {
+			continue
+		}
+		var items []string
+		if err := json.Unmarshal([]byte(v), &items); err != nil {
+			return fmt.Errorf("-p %s=%s: not a JSON array of strings (%v); give a,b,c or [\"a\",\"b\"]", name, v, err)
+		}
+		var b strings.Builder
+		w := csv.NewWriter(&b)
+		if err := w.Write(items); err != nil {
+			return err
+		}
+		w.Flush()
+		params[name] = strings.TrimSuffix(b.String(), "\n")
+	}
+	return nil
+}
+
+// runExitCode is the exit status of a finished run (see the Exit* constants).
+func runExitCode(res *localrun.Result) int {
+	switch {
+	case res.Cancelled():
+		return ExitCancelled
+	case !res.Succeeded():
+		return ExitTaskFailed
+	case res.GateFailed():
+		return ExitGateFailed
+	}
+	return ExitOK
+}
+
 // runJSON is the --output json document.
 type runJSON struct {
-	Status      string         `json:"status"`
-	Reason      string         `json:"reason,omitempty"`
-	RunID       string         `json:"runID"`
-	Pipeline    string         `json:"pipeline"`
-	PipelineRun string         `json:"pipelineRun"`
-	Dir         string         `json:"dir"`
-	Duration    string         `json:"duration"`
-	Gate        *localrun.Gate `json:"gate,omitempty"`
-	Model       string         `json:"modelVersion,omitempty"`
-	Tasks       []taskJSON     `json:"tasks"`
+	Status       string         `json:"status"`
+	Reason       string         `json:"reason,omitempty"`
+	RunID        string         `json:"runID"`
+	Pipeline     string         `json:"pipeline"`
+	PipelineRun  string         `json:"pipelineRun"`
+	Dir          string         `json:"dir"`
+	Duration     string         `json:"duration"`
+	Gate         *localrun.Gate `json:"gate,omitempty"`
+	Model        string         `json:"modelVersion,omitempty"`
+	ExitCode     int            `json:"exitCode"`
+	AlertNotSent string         `json:"alertNotSent,omitempty"`
+	NotApplied   []string       `json:"printedNotApplied,omitempty"`
+	Tasks        []taskJSON     `json:"tasks"`
 }
 
 type taskJSON struct {
@@ -152,7 +234,8 @@ type taskJSON struct {
 
 func writeRunJSON(cmd *cobra.Command, res *localrun.Result) error {
 	doc := runJSON{Status: res.Status, Reason: res.Reason, RunID: res.RunID, Pipeline: res.Pipeline, PipelineRun: res.PipelineRun,
-		Dir: res.Dir, Duration: res.Finished.Sub(res.Started).Round(time.Millisecond).String(), Gate: res.Gate, Model: res.ModelVersion}
+		Dir: res.Dir, Duration: res.Finished.Sub(res.Started).Round(time.Millisecond).String(), Gate: res.Gate, Model: res.ModelVersion,
+		ExitCode: runExitCode(res), AlertNotSent: res.AlertNotSent, NotApplied: res.PrintedNotApplied}
 	for _, t := range res.Tasks {
 		r := t.Results
 		if r == nil {

@@ -17,7 +17,10 @@ limitations under the License.
 package commands
 
 import (
+	"encoding/json"
 	"fmt"
+	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -26,29 +29,68 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// runsListOptions are the flags of mlpipe runs list.
+type runsListOptions struct {
+	stateDir string
+	pipeline string
+	status   string
+	last     int
+	output   string
+}
+
 // addRuns registers mlpipe runs list.
 func addRuns(topLevel *cobra.Command) {
 	runs := &cobra.Command{
 		Use:   "runs",
 		Short: "Inspect recorded local runs",
 	}
-	var stateDir string
+	o := &runsListOptions{}
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List recorded local runs with their gate metric",
-		Args:  cobra.NoArgs,
+		Short: "List recorded local runs with their gate metric and the params they were given",
+		Long: `List prints the recorded runs, oldest first: status (a cancelled run shows Cancelled), start, duration,
+the gate metric and outcome, the registered model version and the params given with -p. -o json prints
+every field of each run record, all effective params included.`,
+		Example: `  mlpipe runs list
+  mlpipe runs list --pipeline churn --status Failed --last 5
+  mlpipe runs list -o json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			all, err := localrun.ListRuns(stateDir)
+			if o.output != "table" && o.output != "json" {
+				return fmt.Errorf("--output must be table or json, not %q", o.output)
+			}
+			all, err := localrun.ListRuns(o.stateDir)
 			if err != nil {
 				return err
 			}
-			if len(all) == 0 {
-				fmt.Fprintln(cmd.OutOrStdout(), "No runs recorded yet; start one with mlpipe run.")
+			var picked []*localrun.Result
+			for _, r := range all {
+				if (o.pipeline == "" || r.Pipeline == o.pipeline) && (o.status == "" || strings.EqualFold(runStatus(r), o.status)) {
+					picked = append(picked, r)
+				}
+			}
+			if o.last > 0 && len(picked) > o.last {
+				picked = picked[len(picked)-o.last:]
+			}
+			if o.output == "json" {
+				if picked == nil {
+					picked = []*localrun.Result{}
+				}
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(picked)
+			}
+			if len(picked) == 0 {
+				if len(all) == 0 {
+					fmt.Fprintln(cmd.OutOrStdout(), "No runs recorded yet; start one with mlpipe run.")
+				} else {
+					fmt.Fprintf(cmd.OutOrStdout(), "None of the %d recorded runs matches.\n", len(all))
+				}
 				return nil
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "RUN\tPIPELINE\tSTATUS\tSTARTED\tDURATION\tGATE METRIC\tPASSED\tMODEL")
-			for _, r := range all {
+			fmt.Fprintln(w, "RUN\tPIPELINE\tSTATUS\tSTARTED\tDURATION\tGATE METRIC\tPASSED\tMODEL\tPARAMS")
+			for _, r := range picked {
 				metric, passed := "-", "-"
 				if g := r.Gate; g != nil {
 					if g.Value != nil {
@@ -58,17 +100,48 @@ func addRuns(topLevel *cobra.Command) {
 						passed = fmt.Sprint(*g.Passed)
 					}
 				}
-				model := r.ModelVersion
-				if model == "" {
-					model = "-"
-				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.RunID, r.Pipeline, r.Status,
-					r.Started.Local().Format(time.DateTime), r.Finished.Sub(r.Started).Round(10*time.Millisecond), metric, passed, model)
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.RunID, r.Pipeline, runStatus(r),
+					r.Started.Local().Format(time.DateTime), r.Finished.Sub(r.Started).Round(10*time.Millisecond), metric, passed,
+					orDash(r.ModelVersion), orDash(paramList(r.Overrides)))
 			}
 			return w.Flush()
 		},
 	}
-	options.AddStateDir(list, &stateDir)
+	options.AddStateDir(list, &o.stateDir)
+	list.Flags().StringVar(&o.pipeline, "pipeline", "", "only runs of this pipeline")
+	list.Flags().StringVar(&o.status, "status", "", "only runs with this status: Succeeded, Failed or Cancelled")
+	list.Flags().IntVar(&o.last, "last", 0, "only the N most recent runs (after the other filters)")
+	list.Flags().StringVarP(&o.output, "output", "o", "table", "output format: table or json")
 	runs.AddCommand(list)
 	topLevel.AddCommand(runs)
+}
+
+// runStatus is a run's status as runs list shows it: Cancelled for a run cancelled before it finished, else the
+// PipelineRun's Succeeded or Failed.
+func runStatus(r *localrun.Result) string {
+	if r.Cancelled() {
+		return "Cancelled"
+	}
+	return r.Status
+}
+
+// paramList is params as k=v,k2=v2, sorted by name.
+func paramList(params map[string]string) string {
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + params[k]
+	}
+	return strings.Join(parts, ",")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

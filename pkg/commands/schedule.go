@@ -157,9 +157,20 @@ func printSlotTable(out io.Writer, loc *time.Location, slots []slot, now time.Ti
 	if !showIn {
 		head = ""
 	}
-	fmt.Fprintf(w, "#\tSLOT (%s)\tUTC\t%sDST\n", loc, head)
+	// The UTC column only when the slots are in another zone: in UTC it would repeat the SLOT column.
+	utc := func(s slot) string {
+		if loc.String() == "UTC" {
+			return ""
+		}
+		return s.UTC.Format("2006-01-02 15:04") + "\t"
+	}
+	utcHead := "UTC\t"
+	if loc.String() == "UTC" {
+		utcHead = ""
+	}
+	fmt.Fprintf(w, "#\tSLOT (%s)\t%s%sDST\n", loc, utcHead, head)
 	for i, s := range slots {
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s%s\n", i+1, s.Time.Format("Mon 2006-01-02 15:04 MST"), s.UTC.Format("2006-01-02 15:04"), in(s.Time), s.DST)
+		fmt.Fprintf(w, "%d\t%s\t%s%s%s\n", i+1, s.Time.Format("Mon 2006-01-02 15:04 MST"), utc(s), in(s.Time), s.DST)
 	}
 	return w.Flush()
 }

@@ -72,6 +72,10 @@ spec:
 		args:    []string{"schedule", "next", "-f", filepath.Join("..", "..", "examples", "pytorch-gpu", "mlpipe.yaml"), "-o", "table"},
 		wantOut: "#  SLOT (Europe/Berlin)       UTC               DST\n1  Mon 2026-03-30 02:00 CEST  2026-03-30 00:00  \n",
 	}, {
+		name:    "in UTC the table has no second UTC column",
+		args:    []string{"schedule", "next", "0 2 * * *", "-o", "table"},
+		wantOut: "#  SLOT (UTC)                DST\n1  Fri 2026-03-27 02:00 UTC  \n",
+	}, {
 		name:    "a PipelineSchedule manifest: both schedules merged, in its zone",
 		args:    []string{"schedule", "next", "-f", manifest, "-o", "json"},
 		wantOut: `"time": "2026-03-27T12:00:00+09:00"`,

@@ -26,21 +26,28 @@ import (
 // Version is set at build time with -ldflags "-X github.com/mlpipe/mlpipe/pkg/commands.Version=v0.1.0".
 var Version = "devel"
 
+// versionLine is what `mlpipe version` and `mlpipe --version` print.
+func versionLine() string {
+	tekton := "unknown"
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range info.Deps {
+			if d.Path == "github.com/tektoncd/pipeline" {
+				tekton = d.Version
+			}
+		}
+	}
+	return fmt.Sprintf("mlpipe %s (tektoncd/pipeline %s)\n", Version, tekton)
+}
+
 func addVersion(topLevel *cobra.Command) {
+	topLevel.Version = Version
+	topLevel.SetVersionTemplate(versionLine())
 	topLevel.AddCommand(&cobra.Command{
 		Use:   "version",
-		Short: "Print the mlpipe version and the Tekton version it targets",
+		Short: "Print the mlpipe version and the Tekton version it targets (also mlpipe --version)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			tekton := "unknown"
-			if info, ok := debug.ReadBuildInfo(); ok {
-				for _, d := range info.Deps {
-					if d.Path == "github.com/tektoncd/pipeline" {
-						tekton = d.Version
-					}
-				}
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "mlpipe %s (tektoncd/pipeline %s)\n", Version, tekton)
+			fmt.Fprint(cmd.OutOrStdout(), versionLine())
 			return nil
 		},
 	})

@@ -109,3 +109,25 @@ func TestRunClusterAccess(t *testing.T) {
 		}
 	}
 }
+
+// TestRunSaysDeployPrintedNotApplied: a local run records that its deploy task printed and applied nothing;
+// with DeployToCluster it does not.
+func TestRunSaysDeployPrintedNotApplied(t *testing.T) {
+	objs := mustObjects(t, accessYAML, false)
+	opts := testOptions(t)
+	opts.SelfCommand = []string{"/bin/true"}
+	for _, tt := range []struct {
+		deployToCluster bool
+		want            []string
+	}{{false, []string{"deploy"}}, {true, nil}} {
+		o := opts
+		o.DeployToCluster = tt.deployToCluster
+		res, err := Run(context.Background(), objs.Pipeline, objs.Tasks, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(tt.want, res.PrintedNotApplied); d != "" {
+			t.Errorf("DeployToCluster %v: PrintedNotApplied (-want +got):\n%s", tt.deployToCluster, d)
+		}
+	}
+}

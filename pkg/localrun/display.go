@@ -90,7 +90,7 @@ func (d *Display) Handle(ev Event) {
 	switch ev.Status {
 	case StatusRunning:
 		r.started, r.hasProgress = ev.Time, false
-	case StatusSucceeded, StatusFailed, StatusCached, StatusSkipped:
+	case StatusSucceeded, StatusFailed, StatusCancelled, StatusCached, StatusSkipped:
 		r.ended = ev.Time
 		d.readProgress(r)
 	}

@@ -111,7 +111,7 @@ func (r *runner) execute(ctx context.Context, j *job) outcome {
 
 	var key *cacheKey
 	if r.cache.enabled && r.taskCacheable(j) {
-		key = r.cache.key(ctx, keySpec, j.tr.Spec.Params, wsDirs, r.stepPrograms(keySpec.Steps), taskGetenv(keySpec, d.results, r.clusterAccess()))
+		key = r.cache.key(ctx, keySpec, j.tr.Spec.Params, wsDirs, r.stepPrograms(keySpec.Steps), r.taskGetenv(keySpec, d))
 	}
 	if key != nil && key.Unknown != "" {
 		_ = r.cache.writeDisabled(d.root, key.Unknown)
@@ -186,12 +186,20 @@ func (r *runner) appliesToCluster(j *job) bool {
 		return false
 	}
 	for _, s := range j.rt.TaskSpec.Steps {
-		argv := append(append([]string{}, s.Command...), s.Args...)
-		if len(argv) > 1 && filepath.Base(argv[0]) == StepCommand && argv[1] == "deploy" {
+		if builtinStep(s) == "deploy" {
 			return true
 		}
 	}
 	return false
+}
+
+// builtinStep is the verb of a step that runs a built-in step program (command mlpipe-step VERB), else "".
+func builtinStep(s v1.Step) string {
+	argv := append(append([]string{}, s.Command...), s.Args...)
+	if s.Script == "" && len(argv) > 1 && filepath.Base(argv[0]) == StepCommand {
+		return argv[1]
+	}
+	return ""
 }
 
 // clusterAccess is the MLPIPE_CLUSTER_ACCESS every step of the run gets.
@@ -308,6 +316,10 @@ func (r *runner) attempt(ctx context.Context, j *job, ts *v1.TaskSpec, d taskDir
 			if errors.Is(c, errTaskTimeout) {
 				return outcome{reason: v1.TaskRunReasonTimedOut, message: fmt.Sprintf("TaskRun %q failed to finish within %q", j.tr.Name, j.tr.Spec.Timeout.Duration.String())}
 			}
+			if r.ctx.Err() != nil {
+				// The run's own context ended (Ctrl-C, SIGTERM): its cause reaches this TaskRun's context first.
+				c = errCancelled
+			}
 			return outcome{cancel: c}
 		}
 		if err != nil {
@@ -406,7 +418,7 @@ func (r *runner) runStep(ctx context.Context, step v1.Step, idx int, d taskDirs,
 	if err != nil {
 		return -1, err
 	}
-	env, err := stepEnv(step.Env, d.results, r.clusterAccess())
+	env, err := r.stepEnv(step, d)
 	if err != nil {
 		return -1, err
 	}
@@ -476,25 +488,23 @@ func shebangArgv(script, path string) []string {
 	return append(argv, path)
 }
 
-// taskGetenv looks variables up in the environment the task's first step runs with (the host's, the step
-// template's and the step's env), so that s3:// inputs are fingerprinted with the endpoint and credentials the
-// step itself will use.
-func taskGetenv(ts *v1.TaskSpec, resultsDir string, access clusteraccess.Access) func(string) string {
-	var vars []corev1.EnvVar
-	if ts.StepTemplate != nil {
-		vars = append(vars, ts.StepTemplate.Env...)
-	}
+// taskGetenv looks variables up in the environment the task's first step runs with (the runner's baseline, the
+// step template's and the step's env), so that s3:// inputs are fingerprinted with the endpoint and credentials
+// the step itself will use.
+func (r *runner) taskGetenv(ts *v1.TaskSpec, d taskDirs) func(string) string {
+	var step v1.Step
 	if len(ts.Steps) > 0 {
-		vars = append(vars, ts.Steps[0].Env...)
+		step = ts.Steps[0]
 	}
-	env, err := stepEnv(vars, resultsDir, access)
-	if err != nil {
-		env = os.Environ()
+	if merged, err := v1.MergeStepsWithStepTemplate(ts.StepTemplate, []v1.Step{step}); err == nil {
+		step = merged[0]
 	}
 	m := map[string]string{}
-	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			m[k] = v // later entries win, as in exec
+	if env, err := r.stepEnv(step, d); err == nil {
+		for _, kv := range env {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				m[k] = v // later entries win, as in exec
+			}
 		}
 	}
 	return func(k string) string { return m[k] }
@@ -576,66 +586,6 @@ func interpreterOf(script string) (interp string, viaEnv bool) {
 		return fields[1], true
 	}
 	return fields[0], false
-}
-
-// stepEnv is the host environment plus the step's env, TEKTON_RESULTS_DIR and MLPIPE_CLUSTER_ACCESS=access, the
-// last so that neither the host nor the Task can override it.
-// A secretKeyRef {name: N, key: K} reads MLPIPE_SECRET_<N>_<K> (upper-cased,
-// non-alphanumerics as _), else the host variable with the env var's own
-// name; configMapKeyRef reads MLPIPE_CONFIGMAP_<N>_<K> the same way.
-func stepEnv(vars []corev1.EnvVar, resultsDir string, access clusteraccess.Access) ([]string, error) {
-	env := os.Environ()
-	for _, e := range vars {
-		val := e.Value
-		if src := e.ValueFrom; src != nil {
-			var (
-				kind, name, key string
-				optional        bool
-			)
-			switch {
-			case src.SecretKeyRef != nil:
-				kind, name, key = "SECRET", src.SecretKeyRef.Name, src.SecretKeyRef.Key
-				optional = src.SecretKeyRef.Optional != nil && *src.SecretKeyRef.Optional
-			case src.ConfigMapKeyRef != nil:
-				kind, name, key = "CONFIGMAP", src.ConfigMapKeyRef.Name, src.ConfigMapKeyRef.Key
-				optional = src.ConfigMapKeyRef.Optional != nil && *src.ConfigMapKeyRef.Optional
-			default:
-				continue
-			}
-			mapped := EnvVarForRef(kind, name, key)
-			v, ok := os.LookupEnv(mapped)
-			if !ok {
-				v, ok = os.LookupEnv(e.Name)
-			}
-			if !ok {
-				if optional {
-					continue
-				}
-				return nil, fmt.Errorf("env %s comes from %s %s/%s: set %s (or %s) on this machine", e.Name, strings.ToLower(kind), name, key, mapped, e.Name)
-			}
-			val = v
-		}
-		env = append(env, e.Name+"="+val)
-	}
-	return append(env, "TEKTON_RESULTS_DIR="+resultsDir, clusteraccess.EnvVar+"="+string(access)), nil
-}
-
-// EnvVarForRef is the host variable that stands in for a Secret ("SECRET") or
-// ConfigMap ("CONFIGMAP") key locally: MLPIPE_<KIND>_<NAME>_<KEY>, upper-cased,
-// every character other than A-Z and 0-9 replaced by '_'.
-func EnvVarForRef(kind, name, key string) string {
-	clean := func(s string) string {
-		return strings.Map(func(c rune) rune {
-			switch {
-			case c >= 'a' && c <= 'z':
-				return c - 'a' + 'A'
-			case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-				return c
-			}
-			return '_'
-		}, s)
-	}
-	return "MLPIPE_" + kind + "_" + clean(name) + "_" + clean(key)
 }
 
 // runProcessGroup runs argv with Setpgid; when ctx ends it sends SIGTERM and,

@@ -40,7 +40,7 @@ type Objects struct {
 	Tasks []*v1.Task
 }
 
-// LoadDir reads every *.yaml and *.yml file under dir (recursively), decodes
+// LoadDir reads every *.yaml and *.yml file under dir (recursively, hidden folders such as .mlpipe left out), decodes
 // each document of kind Task or Pipeline of tekton.dev/v1 strictly (unknown
 // fields are errors), ignores other kinds, and runs SetDefaults and Validate.
 // Exactly one Pipeline must be found.
@@ -49,6 +49,9 @@ func LoadDir(ctx context.Context, dir string) (*Objects, error) {
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if d.IsDir() && p != dir && strings.HasPrefix(d.Name(), ".") {
+			return filepath.SkipDir // .mlpipe (runs record their objects there), .git, ...
 		}
 		if !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
 			files = append(files, p)
@@ -75,7 +78,7 @@ func LoadDir(ctx context.Context, dir string) (*Objects, error) {
 		return nil, fmt.Errorf("no tekton.dev/v1 Pipeline found in %s", dir)
 	case 1:
 	default:
-		return nil, fmt.Errorf("%d Pipelines found in %s (%s); keep one per directory", len(pipelines), dir, strings.Join(pipelines, ", "))
+		return nil, fmt.Errorf("%d Pipelines found in %s: %s; keep one per directory", len(pipelines), dir, strings.Join(pipelines, ", "))
 	}
 	return objs, nil
 }
@@ -125,7 +128,7 @@ func (o *Objects) decode(ctx context.Context, file string, data []byte, pipeline
 				return locateValidationError(file, where+" "+p.Name, &node, err)
 			}
 			o.Pipeline = &p
-			*pipelines = append(*pipelines, p.Name)
+			*pipelines = append(*pipelines, fmt.Sprintf("%s in %s", p.Name, file))
 		}
 	}
 }

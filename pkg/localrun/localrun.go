@@ -40,8 +40,10 @@ const (
 	StatusRunning TaskStatus = "Running"
 	// StatusSucceeded means the TaskRun succeeded.
 	StatusSucceeded TaskStatus = "Succeeded"
-	// StatusFailed means the TaskRun failed (after its retries) or was cancelled.
+	// StatusFailed means the TaskRun failed (after its retries), timed out, or was cancelled by a pipeline timeout.
 	StatusFailed TaskStatus = "Failed"
+	// StatusCancelled means the run was cancelled (Ctrl-C, SIGTERM) while the task was running.
+	StatusCancelled TaskStatus = "Cancelled"
 	// StatusSkipped means Tekton's scheduling skipped the task (when, parent skipped, timeout, failure).
 	StatusSkipped TaskStatus = "Skipped"
 	// StatusCached means the outputs and results were restored from the cache.
@@ -69,6 +71,9 @@ type Options struct {
 	Parallel int
 	// NoCache disables cache lookups and stores for this run.
 	NoCache bool
+	// PassEnv names host variables passed to every step beside the declared env and the runner's baseline
+	// (see BaselineEnv); by default a step sees nothing else of this machine's environment.
+	PassEnv []string
 	// DeployToCluster lets steps contact the cluster KUBECONFIG names: they get MLPIPE_CLUSTER_ACCESS=kubeconfig
 	// instead of none, the deploy step applies its InferenceService, and tasks running it are not cached (the
 	// cluster's state is an input the cache cannot see). Without it a local run never contacts a cluster.
@@ -119,7 +124,7 @@ type TaskResult struct {
 	Name string `json:"name"`
 	// Final is true for finally tasks.
 	Final bool `json:"final,omitempty"`
-	// Status is Succeeded, Failed, Skipped or Cached.
+	// Status is Succeeded, Failed, Cancelled, Skipped or Cached.
 	Status TaskStatus `json:"status"`
 	// Reason is the TaskRun condition reason or the Tekton skipping reason.
 	Reason string `json:"reason,omitempty"`
@@ -150,13 +155,16 @@ type Result struct {
 	PipelineRun string `json:"pipelineRun"`
 	// Dir is the run folder (.mlpipe/runs/<pipeline>/<run-id>).
 	Dir string `json:"dir"`
-	// Status is "Succeeded" or "Failed" (the PipelineRun's Succeeded condition).
+	// Status is "Succeeded" or "Failed" (the PipelineRun's Succeeded condition); a cancelled run is "Failed" with
+	// Reason "Cancelled", as in Tekton.
 	Status string `json:"status"`
 	// Reason and Message are the PipelineRun condition's.
 	Reason  string `json:"reason,omitempty"`
 	Message string `json:"message,omitempty"`
 	// Params are the effective pipeline params (defaults plus overrides).
 	Params map[string]string `json:"params,omitempty"`
+	// Overrides are the params the run was given (Options.Params, `mlpipe run -p`).
+	Overrides map[string]string `json:"overrides,omitempty"`
 	// Started and Finished bound the run.
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
@@ -168,7 +176,19 @@ type Result struct {
 	ModelVersion string `json:"modelVersion,omitempty"`
 	// Metrics is the path of the copied metrics.json, if the gate task produced one.
 	Metrics string `json:"metrics,omitempty"`
+	// PrintedNotApplied names the tasks that ran the built-in deploy step without cluster access (no
+	// DeployToCluster): they printed what they would apply and applied nothing.
+	PrintedNotApplied []string `json:"printedNotApplied,omitempty"`
+	// AlertNotSent is the message a built-in alert step would have sent, when no webhook was configured on this
+	// machine (see AlertPreviewEnv): the step printed it instead of failing.
+	AlertNotSent string `json:"alertNotSent,omitempty"`
 }
+
+// Cancelled reports whether the run was cancelled (Ctrl-C, SIGTERM) before it finished.
+func (r *Result) Cancelled() bool { return r.Reason == v1.PipelineRunReasonCancelled.String() }
+
+// GateFailed reports whether the gate task ran and its passed result is not "true".
+func (r *Result) GateFailed() bool { return r.Gate != nil && r.Gate.Passed != nil && !*r.Gate.Passed }
 
 // Gate is the quality gate of a run.
 type Gate struct {

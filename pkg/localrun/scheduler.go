@@ -780,6 +780,8 @@ func (r *runner) finish(f finished) {
 	switch {
 	case failed != nil:
 		res.Status, res.Reason, res.Message = StatusFailed, failed.reason.String(), failed.message
+	case cancelled != nil && errors.Is(cancelled.cancel, errCancelled):
+		res.Status, res.Reason, res.Message = StatusCancelled, v1.TaskRunReasonCancelled.String(), cancelled.cancel.Error()
 	case cancelled != nil:
 		res.Status, res.Reason, res.Message = StatusFailed, v1.TaskRunReasonCancelled.String(), cancelled.cancel.Error()
 	case cached == len(names):
@@ -861,7 +863,7 @@ func (r *runner) complete(cond *apis.Condition) (*Result, error) {
 	res := &Result{
 		RunID: r.opts.RunID, Pipeline: r.pipeline.Name, PipelineRun: r.pr.Name, Dir: r.dir,
 		Status: status, Reason: cond.Reason, Message: cond.Message,
-		Params:  r.effectiveParams(),
+		Params: r.effectiveParams(), Overrides: r.opts.Params,
 		Started: r.pr.Status.StartTime.Time, Finished: r.pr.Status.CompletionTime.Time,
 	}
 	for _, name := range r.order {
@@ -939,11 +941,38 @@ func (r *runner) summarize(res *Result) {
 		}
 		res.Gate = g
 	}
+	res.AlertNotSent = r.readAlertNotSent()
+	if !r.opts.DeployToCluster {
+		for _, pt := range r.spec.Tasks {
+			if t := r.results[pt.Name]; (t.Status == StatusSucceeded || t.Status == StatusCached) && r.runsBuiltin(pt, "deploy") {
+				res.PrintedNotApplied = append(res.PrintedNotApplied, pt.Name)
+			}
+		}
+	}
 	for _, name := range r.order {
 		if v, ok := r.results[name].Results["model-version"]; ok && r.results[name].Status != StatusFailed {
 			res.ModelVersion = v
 		}
 	}
+}
+
+// runsBuiltin reports whether a pipeline task's Task has a step running the built-in step program verb.
+func (r *runner) runsBuiltin(pt v1.PipelineTask, verb string) bool {
+	var ts *v1.TaskSpec
+	switch {
+	case pt.TaskSpec != nil:
+		ts = &pt.TaskSpec.TaskSpec
+	case pt.TaskRef != nil && r.tasks[pt.TaskRef.Name] != nil:
+		ts = &r.tasks[pt.TaskRef.Name].Spec
+	default:
+		return false
+	}
+	for _, s := range ts.Steps {
+		if builtinStep(s) == verb {
+			return true
+		}
+	}
+	return false
 }
 
 // localPath turns a file:// URI or an absolute path into a local path; "" otherwise.

@@ -33,6 +33,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/mlpipe/mlpipe/pkg/runnerenv"
 )
 
 // EnvAlertWebhookURL names the environment variable holding the webhook URL (mounted from a Secret, never a param).
@@ -109,7 +111,8 @@ func newAlertCommand() *cobra.Command {
 		Short: "Send a pipeline alert to the webhook in $ALERT_WEBHOOK_URL",
 		Long: "POSTs a JSON message (Slack-compatible `text` plus structured fields) to the URL in the environment\n" +
 			"variable ALERT_WEBHOOK_URL, retrying with exponential backoff on network errors, 429 and 5xx.\n" +
-			"A message that cannot be delivered fails the step.",
+			"A message that cannot be delivered fails the step. Under `mlpipe run` with no webhook configured\n" +
+			"($" + runnerenv.AlertPreviewFile + " set by the runner), it prints the message instead and writes delivered=false.",
 		Args: cobra.NoArgs,
 	}
 	cmd.Flags().StringVar(&o.Status, "status", "", "aggregate pipeline status ($(tasks.status))")
@@ -128,6 +131,12 @@ func newAlertCommand() *cobra.Command {
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 10*time.Second, "timeout of each attempt")
 	addResultsDirFlag(cmd, &o.ResultsDir)
 	cmd.RunE = runE([]string{"status", "pipeline-run"}, func(cmd *cobra.Command) error {
+		if preview := os.Getenv(runnerenv.AlertPreviewFile); preview != "" && o.WebhookURL == "" && os.Getenv(EnvAlertWebhookURL) == "" {
+			if err := PreviewAlert(o, preview, cmd.OutOrStdout()); err != nil {
+				return err
+			}
+			return writeResults(o.ResultsDir, result{"delivered", "false"})
+		}
 		if err := Alert(cmd.Context(), o, cmd.ErrOrStderr()); err != nil {
 			return err
 		}
@@ -250,6 +259,21 @@ func readAlertMetrics(o *AlertOptions, m *AlertMessage) error {
 		o.Metric = r.Gate.Metric
 	}
 	m.GateReasons = r.Gate.Reasons
+	return nil
+}
+
+// PreviewAlert is the alert step of a local run with no webhook configured (runnerenv.AlertPreviewFile set by
+// `mlpipe run`): it prints the message it would have sent to log and writes its text to path, for the runner to
+// show; nothing is sent and it is not a failure.
+func PreviewAlert(o *AlertOptions, path string, log io.Writer) error {
+	msg, err := BuildAlert(o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "alert not sent: no webhook configured on this machine; the message would be:\n%s\n", msg.Text)
+	if err := os.WriteFile(path, []byte(msg.Text+"\n"), 0o644); err != nil {
+		return fmt.Errorf("error writing the alert message to %s: %w", runnerenv.AlertPreviewFile, err)
+	}
 	return nil
 }
 

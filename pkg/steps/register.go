@@ -106,6 +106,9 @@ type Registered struct {
 	Metadata *Metadata
 	// Champion reports whether the champion alias now points at this version.
 	Champion bool
+	// Existing reports that the model's digest was already a version: Metadata is that version's, and nothing
+	// new was written but the champion alias.
+	Existing bool
 }
 
 var modelNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
@@ -117,10 +120,12 @@ func newRegisterCommand() *cobra.Command {
 	o := &RegisterOptions{}
 	cmd := &cobra.Command{
 		Use:   "register",
-		Short: "Register a model as a new immutable version and move the champion alias to it",
+		Short: "Register a model as an immutable version (or answer the version that already holds it) and move the champion alias to it",
 		Long: "Copies the model into <store>/<model-name>/v<N>/model.json with a metadata.json (data digest, params,\n" +
 			"metrics, pipeline run, code version, time). N is claimed with an exclusive create, so concurrent registers\n" +
-			"never share a version. Then moves <store>/<model-name>/champion to it. Results: model-version, model-uri.",
+			"never share a version. A model whose digest is already a version is not registered again: that version is\n" +
+			"the answer. Then moves <store>/<model-name>/champion to it (a new version loses it only to a newer one).\n" +
+			"Results: model-version, model-uri.",
 		Args: cobra.NoArgs,
 	}
 	cmd.Flags().StringVar(&o.Store, "store", "", "URI of the model registry")
@@ -218,62 +223,54 @@ func Register(ctx context.Context, o *RegisterOptions, log io.Writer) (*Register
 		cv = codeVersion()
 	}
 
-	existing, err := reg.List(ctx, o.ModelName+"/")
+	digest := store.Digest(modelData)
+	same, err := versionWithDigest(ctx, reg, o.ModelName, digest)
 	if err != nil {
-		return nil, fmt.Errorf("error listing versions in the registry: %w", err)
+		return nil, err
 	}
-	n := maxVersion(o.ModelName, existing) + 1
-	for attempt := 0; ; attempt++ {
-		if attempt == maxRegisterAttempts {
-			return nil, fmt.Errorf("gave up after %d version numbers were taken concurrently", maxRegisterAttempts)
+	var md *Metadata
+	if same != nil {
+		md = same
+		fmt.Fprintf(log, "%s is already %s version %d (model digest %s): not registered again\n", modelFileURI(o.Model), o.ModelName, md.Version, digest)
+	} else {
+		md = &Metadata{
+			Name:           o.ModelName,
+			ModelDigest:    digest,
+			SourceModelURI: modelFileURI(o.Model),
+			DatasetDigest:  o.DatasetDigest,
+			Params:         params,
+			Metrics:        report.Metrics,
+			MetricsURI:     o.Metrics,
+			PipelineRun:    o.PipelineRun,
+			CodeVersion:    cv,
+			CreatedAt:      now().UTC(),
 		}
-		modelKey := versionKey(o.ModelName, n, "model.json")
-		err := reg.Create(ctx, modelKey, modelData)
-		if errors.Is(err, store.ErrExist) {
-			n++
-			continue
+		if err := createVersion(ctx, reg, md, modelData); err != nil {
+			return nil, err
 		}
-		if err != nil {
-			return nil, fmt.Errorf("error writing the model version: %w", err)
-		}
-		break
+		fmt.Fprintf(log, "registered %s version %d at %s\n", o.ModelName, md.Version, md.ModelURI)
 	}
-	md := &Metadata{
-		Name: o.ModelName, Version: n,
-		ModelURI:       reg.URI(versionKey(o.ModelName, n, "model.json")),
-		ModelDigest:    store.Digest(modelData),
-		SourceModelURI: modelFileURI(o.Model),
-		DatasetDigest:  o.DatasetDigest,
-		Params:         params,
-		Metrics:        report.Metrics,
-		MetricsURI:     o.Metrics,
-		PipelineRun:    o.PipelineRun,
-		CodeVersion:    cv,
-		CreatedAt:      now().UTC(),
-	}
-	mdData, err := json.MarshalIndent(md, "", "  ")
-	if err == nil {
-		err = reg.Create(ctx, versionKey(o.ModelName, n, "metadata.json"), mdData)
-	}
-	if err != nil {
-		// Release the claimed version so that no half-registered version remains.
-		_ = reg.Delete(context.WithoutCancel(ctx), versionKey(o.ModelName, n, "model.json"))
-		return nil, fmt.Errorf("error writing metadata of v%d: %w", n, err)
-	}
-	fmt.Fprintf(log, "registered %s version %d at %s\n", o.ModelName, n, md.ModelURI)
+	n := md.Version
 
-	r := &Registered{Metadata: md}
+	r := &Registered{Metadata: md, Existing: same != nil}
 	cur, err := readChampion(ctx, reg, o.ModelName)
 	if err != nil {
 		return nil, err
 	}
-	if cur != nil && cur.Version > n {
+	// A new version older than the champion lost a race with a concurrent register; an existing version is the
+	// one this run's gate passed and deploys next, so the alias follows it.
+	if !r.Existing && cur != nil && cur.Version > n {
 		fmt.Fprintf(log, "champion stays at version %d (newer than %d)\n", cur.Version, n)
+		return r, nil
+	}
+	if cur != nil && cur.Version == n {
+		fmt.Fprintf(log, "champion is version %d already\n", n)
+		r.Champion = true
 		return r, nil
 	}
 	ptr := ChampionPointer{
 		Name: o.ModelName, Version: n, ModelURI: md.ModelURI,
-		MetadataURI: reg.URI(versionKey(o.ModelName, n, "metadata.json")), UpdatedAt: md.CreatedAt,
+		MetadataURI: reg.URI(versionKey(o.ModelName, n, "metadata.json")), UpdatedAt: now().UTC(),
 	}
 	ptrData, err := json.MarshalIndent(ptr, "", "  ")
 	if err != nil {
@@ -285,6 +282,61 @@ func Register(ctx context.Context, o *RegisterOptions, log io.Writer) (*Register
 	r.Champion = true
 	fmt.Fprintf(log, "champion -> version %d\n", n)
 	return r, nil
+}
+
+// versionWithDigest returns the metadata of the newest complete version of name whose model digest is digest,
+// or nil when no version holds that model.
+func versionWithDigest(ctx context.Context, reg store.Store, name, digest string) (*Metadata, error) {
+	vs, err := Versions(ctx, reg, name)
+	if err != nil {
+		return nil, fmt.Errorf("error listing versions in the registry: %w", err)
+	}
+	for i := len(vs) - 1; i >= 0; i-- {
+		md, err := readMetadata(ctx, reg, name, vs[i])
+		if err != nil {
+			return nil, err
+		}
+		if md.ModelDigest == digest {
+			return md, nil
+		}
+	}
+	return nil, nil
+}
+
+// createVersion claims the next free version number for md.Name with an exclusive create of its model.json, then
+// writes its metadata.json (which completes it), and sets md.Version and md.ModelURI. A failed metadata write
+// releases the claimed number.
+func createVersion(ctx context.Context, reg store.Store, md *Metadata, modelData []byte) error {
+	existing, err := reg.List(ctx, md.Name+"/")
+	if err != nil {
+		return fmt.Errorf("error listing versions in the registry: %w", err)
+	}
+	n := maxVersion(md.Name, existing) + 1
+	for attempt := 0; ; attempt++ {
+		if attempt == maxRegisterAttempts {
+			return fmt.Errorf("gave up after %d version numbers were taken concurrently", maxRegisterAttempts)
+		}
+		err := reg.Create(ctx, versionKey(md.Name, n, "model.json"), modelData)
+		if errors.Is(err, store.ErrExist) {
+			n++
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("error writing the model version: %w", err)
+		}
+		break
+	}
+	md.Version, md.ModelURI = n, reg.URI(versionKey(md.Name, n, "model.json"))
+	mdData, err := json.MarshalIndent(md, "", "  ")
+	if err == nil {
+		err = reg.Create(ctx, versionKey(md.Name, n, "metadata.json"), mdData)
+	}
+	if err != nil {
+		// Release the claimed version so that no half-registered version remains.
+		_ = reg.Delete(context.WithoutCancel(ctx), versionKey(md.Name, n, "model.json"))
+		return fmt.Errorf("error writing metadata of v%d: %w", n, err)
+	}
+	return nil
 }
 
 func versionKey(name string, n int, file string) string {

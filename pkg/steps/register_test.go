@@ -18,8 +18,10 @@ package steps
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -31,9 +33,34 @@ import (
 	"github.com/mlpipe/mlpipe/pkg/store"
 )
 
-// registerConcurrently runs n registers of the same model at once and returns the versions they got.
+// modelVariants writes n models that differ from the one at model only in their recorded seed (so in their
+// digest) and returns their paths.
+func modelVariants(t *testing.T, n int, model string) []string {
+	t.Helper()
+	m, _, err := LoadModel(context.Background(), model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	paths := make([]string, n)
+	for i := range paths {
+		m.Training.Seed = int64(1000 + i)
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths[i] = filepath.Join(dir, fmt.Sprintf("model-%d.json", i))
+		if err := os.WriteFile(paths[i], b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return paths
+}
+
+// registerConcurrently runs n registers of n different models at once and returns the versions they got.
 func registerConcurrently(t *testing.T, n int, storeURI, model, metrics string) []int {
 	t.Helper()
+	models := modelVariants(t, n, model)
 	var wg sync.WaitGroup
 	versions := make([]int, n)
 	errs := make([]error, n)
@@ -42,7 +69,7 @@ func registerConcurrently(t *testing.T, n int, storeURI, model, metrics string) 
 		go func(i int) {
 			defer wg.Done()
 			r, err := Register(context.Background(), &RegisterOptions{
-				Store: storeURI, ModelName: "churn", Model: model, Metrics: metrics,
+				Store: storeURI, ModelName: "churn", Model: models[i], Metrics: metrics,
 				DatasetDigest: "sha256:d", PipelineRun: fmt.Sprintf("run-%d", i), Params: []string{"i=" + strconv.Itoa(i)},
 			}, io.Discard)
 			errs[i] = err
@@ -108,9 +135,69 @@ func TestConcurrentRegisterFile(t *testing.T) {
 		t.Errorf("versions (-want +got):\n%s", diff)
 	}
 	checkRegistry(t, storeURI, 8)
-	// Registered versions are immutable: a ninth register gets v9 and leaves v1..v8 alone.
+	// Registered versions are immutable: a ninth model gets v9 and leaves v1..v8 alone.
 	r := mustRun(t, "register", "--store", storeURI, "--model-name", "churn", "--model", model, "--metrics", ev.results["metrics-uri"])
 	if r.results["model-version"] != "9" {
 		t.Errorf("ninth register got version %q", r.results["model-version"])
+	}
+}
+
+// TestRegisterSameModelAnswersItsVersion: registering a model whose digest is already a version answers that
+// version (results and metadata), writes no new one, and moves the champion alias to it: it is the model the run
+// deploys.
+func TestRegisterSameModelAnswersItsVersion(t *testing.T) {
+	ds, model := preparedDataset(t)
+	ev := mustRun(t, "evaluate", "--dataset", ds, "--model", model, "--threshold", "0", "--out", t.TempDir())
+	storeURI := "file://" + filepath.Join(t.TempDir(), "registry")
+	models := modelVariants(t, 2, model)
+	a, b := models[0], models[1]
+	type got struct {
+		Version, Champion string
+		Versions          []int
+	}
+	register := func(m, run string) got {
+		t.Helper()
+		r := mustRun(t, "register", "--store", storeURI, "--model-name", "churn", "--model", m, "--metrics", ev.results["metrics-uri"], "--pipeline-run", run)
+		ctx := context.Background()
+		reg, err := store.Open(ctx, storeURI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs, err := Versions(ctx, reg, "churn")
+		if err != nil {
+			t.Fatal(err)
+		}
+		champ, err := readChampion(ctx, reg, "churn")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got{Version: r.results["model-version"], Champion: strconv.Itoa(champ.Version), Versions: vs}
+	}
+	tests := []struct {
+		name, model, run string
+		want             got
+	}{
+		{"first model", a, "run-1", got{"1", "1", []int{1}}},
+		{"same model again", a, "run-2", got{"1", "1", []int{1}}},
+		{"another model", b, "run-3", got{"2", "2", []int{1, 2}}},
+		{"the first model again: the champion moves back to it", a, "run-4", got{"1", "1", []int{1, 2}}},
+		{"the second model again", b, "run-5", got{"2", "2", []int{1, 2}}},
+		{"the champion's model again", b, "run-6", got{"2", "2", []int{1, 2}}},
+	}
+	for _, tt := range tests { // in order: each register sees the registry the earlier ones left
+		if d := cmp.Diff(tt.want, register(tt.model, tt.run)); d != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.name, d)
+		}
+	}
+	reg, err := store.Open(context.Background(), storeURI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := readMetadata(context.Background(), reg, "churn", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md.PipelineRun != "run-1" {
+		t.Errorf("v1's metadata was rewritten: pipelineRun %q, want run-1", md.PipelineRun)
 	}
 }

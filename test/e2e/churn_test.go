@@ -300,6 +300,7 @@ func localRun(t *testing.T, e *churnEnv) *localrun.Result {
 	res, err := localrun.Run(context.Background(), e.out.Pipeline, e.out.Tasks, localrun.Options{
 		Root:        filepath.Join(t.TempDir(), ".mlpipe"),
 		SelfCommand: []string{os.Args[0]},
+		PassEnv:     []string{selfEnv}, // the steps run this binary as mlpipe
 		Params:      map[string]string{"data-uri": data, "model-store": "file://" + filepath.Join(t.TempDir(), "registry")},
 	})
 	if err != nil {

@@ -133,8 +133,8 @@ func readyEndpoints(ctx context.Context, c *cluster.Cluster, ns, svc string) []s
 
 // TestRealNodeServeKubernetes: the churn example with deploy.kubernetes, applied and started with tkn, serves
 // its registered model from a real Pod: an infer request for the first 40 rows returns the classes the model of
-// `mlpipe run` predicts for them. A second run that passes the gate rolls the Deployment to the new version
-// while a request loop (at most 3000 requests, 4 minutes) keeps asking: no request fails.
+// `mlpipe run` predicts for them. A second run of another model that passes the gate rolls the Deployment to the
+// new version while a request loop (at most 3000 requests, 4 minutes) keeps asking: no request fails.
 func TestRealNodeServeKubernetes(t *testing.T) {
 	c := realNode(t)
 	e := newChurnEnv(t, c)

@@ -77,7 +77,7 @@ func TestLocalRunExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := filepath.Join(t.TempDir(), ".mlpipe")
-	opts := localrun.Options{Root: root, SelfCommand: []string{os.Args[0]}}
+	opts := localrun.Options{Root: root, SelfCommand: []string{os.Args[0]}, PassEnv: []string{selfEnv}}
 	first, err := localrun.Run(ctx, out.Pipeline, out.Tasks, opts)
 	if err != nil {
 		t.Fatal(err)

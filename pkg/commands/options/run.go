@@ -34,6 +34,8 @@ type RunOptions struct {
 	Parallel int
 	// NoCache disables the cache for this run.
 	NoCache bool
+	// PassEnv are host variables passed to every step beside its declared env.
+	PassEnv []string
 	// DeployToCluster lets the deploy step apply to the cluster KUBECONFIG names.
 	DeployToCluster bool
 	// Output is "table" or "json".
@@ -51,6 +53,7 @@ func AddRunOptions(cmd *cobra.Command, o *RunOptions) {
 	cmd.Flags().IntVar(&o.Parallel, "parallel", 4, "run at most N tasks at once")
 	cmd.Flags().BoolVar(&o.NoCache, "no-cache", false, "run every task, neither reading nor writing the cache")
 	cmd.Flags().BoolVar(&o.DeployToCluster, "deploy-to-cluster", false, "let the deploy step apply to the cluster KUBECONFIG names; without it a local run never contacts a cluster")
+	cmd.Flags().StringArrayVar(&o.PassEnv, "pass-env", nil, "pass this machine's variable NAME to every step (repeatable); by default a step sees only its declared env and PATH, HOME, TMPDIR, locale")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "table", "output format: table or json")
 	AddStateDir(cmd, &o.StateDir)
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 0, "PipelineRun pipeline timeout (default: Tekton's default-timeout-minutes, 1h)")
