@@ -31,6 +31,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mlpipe/mlpipe/pkg/events/engine"
 	"github.com/mlpipe/mlpipe/pkg/interceptor"
 	"github.com/mlpipe/mlpipe/pkg/receiver"
 	versioned "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
@@ -112,9 +113,11 @@ func run(ctx context.Context, o options, logger *zap.SugaredLogger) error {
 			return fmt.Errorf("error syncing the %v informer", typ)
 		}
 	}
+	// One engine for both surfaces: one coalescer, the same chain.
+	eng := &engine.Engine{Runs: runs.Lister(), Tekton: tekton, Logger: logger}
 	g, ctx := errgroup.WithContext(ctx)
 	if o.interceptorAddr != "" {
-		ic := interceptor.New(interceptors.DefaultSecretGetter(kube.CoreV1()), runs.Lister(), tekton, logger)
+		ic := interceptor.New(interceptors.DefaultSecretGetter(kube.CoreV1()), eng, logger)
 		certs, err := interceptor.ManageCerts(ctx, ic, kube, triggers, interceptor.TLSOptions{
 			Namespace: o.namespace, SecretName: o.tlsSecret, ServiceName: o.tlsService,
 		})
@@ -133,7 +136,7 @@ func run(ctx context.Context, o options, logger *zap.SugaredLogger) error {
 		if err != nil {
 			return err
 		}
-		rc := &receiver.Receiver{Routes: routes, Tekton: tekton, Runs: runs.Lister(), MaxBodyBytes: o.maxBodyBytes, Logger: logger}
+		rc := &receiver.Receiver{Routes: routes, Engine: eng, MaxBodyBytes: o.maxBodyBytes, Logger: logger}
 		srv := &http.Server{Addr: o.receiverAddr, Handler: rc, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
 		logger.Infow("serving the direct receiver", "addr", o.receiverAddr, "routes", len(routes))
 		g.Go(func() error {

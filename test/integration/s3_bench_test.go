@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/mlpipe/mlpipe/pkg/events"
+	"github.com/mlpipe/mlpipe/pkg/events/engine"
 	"github.com/mlpipe/mlpipe/pkg/receiver"
 	"github.com/mlpipe/mlpipe/test/cluster"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
@@ -326,13 +327,15 @@ func BenchmarkS3Paths(b *testing.B) {
 	s3 := recvSpec.Spec.Triggers.S3
 	rc := &receiver.Receiver{
 		Routes: map[string]*receiver.Route{"/" + s3Pipeline: {
-			Namespace: recvNS, Pipeline: s3Pipeline, Template: out.PipelineRun,
-			Filter: events.Filter{Bucket: s3.Bucket, Prefix: s3.Prefix, Suffix: s3.Suffix, Events: s3.Events},
-			Auth:   events.Auth{Token: []byte(s3Token)},
+			Target: engine.Target{
+				Namespace: recvNS, Pipeline: s3Pipeline,
+				Filter:      events.Filter{Bucket: s3.Bucket, Prefix: s3.Prefix, Suffix: s3.Suffix, Events: s3.Events},
+				Credentials: &engine.StaticAuth{Token: []byte(s3Token)},
+			},
+			Template: out.PipelineRun,
 		}},
-		Tekton: tekton,
 		// As cmd/mlpipe-webhooks does: an informer's cache answers redeliveries without an API call.
-		Runs: s3RunLister(b, c, recvNS),
+		Engine: &engine.Engine{Tekton: tekton, Runs: s3RunLister(b, c, recvNS)},
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
