@@ -105,3 +105,40 @@ func TestRedeliveryDoesNotSupersede(t *testing.T) {
 		t.Errorf("the new object: %+v, %v; want it started", got.res, got.err)
 	}
 }
+
+// FuzzHandle runs arbitrary bodies through the whole chain as the interceptor configures it (one run per
+// notification): it never panics, every failure is an *Error, and what it starts is at most one run with a
+// DNS-1123 name of at most 63 characters.
+func FuzzHandle(f *testing.F) {
+	files, _ := filepath.Glob("../testdata/*.json")
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(`{"Records":[{}]}`))
+	e := &Engine{}
+	tg := newTarget(0)
+	tg.MaxStarts = 1
+	f.Fuzz(func(t *testing.T, body []byte) {
+		res, err := e.Handle(context.Background(), tg, auth, body)
+		if err != nil {
+			var ee *Error
+			if !errors.As(err, &ee) || ee.Kind != KindInvalid {
+				t.Fatalf("error %v is not an *Error of KindInvalid", err)
+			}
+			return
+		}
+		starts := res.Starts()
+		if len(starts) > 1 {
+			t.Fatalf("%d runs to start, want at most 1", len(starts))
+		}
+		for _, v := range starts {
+			if len(v.Run) > 63 || strings.Trim(v.Run, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" || v.Run[0] == '-' {
+				t.Fatalf("bad run name %q", v.Run)
+			}
+		}
+	})
+}
