@@ -33,6 +33,7 @@ import (
 
 	"github.com/mlpipe/mlpipe/pkg/events/engine"
 	"github.com/mlpipe/mlpipe/pkg/interceptor"
+	"github.com/mlpipe/mlpipe/pkg/policy"
 	"github.com/mlpipe/mlpipe/pkg/receiver"
 	versioned "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	tektoninformers "github.com/tektoncd/pipeline/pkg/client/informers/externalversions"
@@ -40,6 +41,7 @@ import (
 	"github.com/tektoncd/triggers/pkg/interceptors"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -104,9 +106,13 @@ func run(ctx context.Context, o options, logger *zap.SugaredLogger) error {
 	if err != nil {
 		return err
 	}
-	factory := tektoninformers.NewSharedInformerFactory(tekton, 10*time.Minute)
+	// Cache only the runs of Pipelines, trimmed to what the policy and the dedup check read (as cmd/controller).
+	factory := tektoninformers.NewSharedInformerFactoryWithOptions(tekton, 10*time.Minute,
+		tektoninformers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = policy.RunSelector }))
 	runs := factory.Tekton().V1().PipelineRuns()
-	runs.Informer()
+	if err := runs.Informer().SetTransform(policy.SlimRun(receiver.DedupKeyAnnotation)); err != nil {
+		return fmt.Errorf("error setting the PipelineRun transform: %w", err)
+	}
 	factory.Start(ctx.Done())
 	for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
 		if !ok {

@@ -434,17 +434,7 @@ func BenchmarkS3ReceiverKill(b *testing.B) {
 	n := s3EnvInt("MLPIPE_BENCH_S3_KILL_EVENTS", 400)
 	qps := s3EnvInt(envBenchQPS, 50)
 	conc := s3EnvInt(envBenchConcurrency, 32)
-	root, err := cluster.RepoRoot()
-	if err != nil {
-		b.Fatal(err)
-	}
-	dir := b.TempDir()
-	bin := filepath.Join(dir, "mlpipe-webhooks")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/mlpipe-webhooks")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("building cmd/mlpipe-webhooks: %v\n%s", err, out)
-	}
+	root, dir, bin := s3BuildWebhooks(b)
 	c := cluster.Start(b)
 	ctx := context.Background()
 	ns, err := c.CreateNamespace(ctx, "s3-bench-receiver-kill", false)
@@ -579,4 +569,21 @@ func BenchmarkS3ReceiverKill(b *testing.B) {
 		b.ReportMetric(float64(n), "objects")
 		b.ReportMetric(0, "ns/op")
 	}
+}
+
+// s3BuildWebhooks builds cmd/mlpipe-webhooks from this tree into a temporary directory and returns the repository
+// root, that directory and the binary.
+func s3BuildWebhooks(b *testing.B) (root, dir, bin string) {
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir = b.TempDir()
+	bin = filepath.Join(dir, "mlpipe-webhooks")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/mlpipe-webhooks")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("building cmd/mlpipe-webhooks: %v\n%s", err, out)
+	}
+	return root, dir, bin
 }
