@@ -31,7 +31,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mlpipe/mlpipe/pkg/events/engine"
 	"github.com/mlpipe/mlpipe/pkg/interceptor"
+	"github.com/mlpipe/mlpipe/pkg/policy"
 	"github.com/mlpipe/mlpipe/pkg/receiver"
 	versioned "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	tektoninformers "github.com/tektoncd/pipeline/pkg/client/informers/externalversions"
@@ -39,6 +41,7 @@ import (
 	"github.com/tektoncd/triggers/pkg/interceptors"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -103,18 +106,24 @@ func run(ctx context.Context, o options, logger *zap.SugaredLogger) error {
 	if err != nil {
 		return err
 	}
-	factory := tektoninformers.NewSharedInformerFactory(tekton, 10*time.Minute)
+	// Cache only the runs of Pipelines, trimmed to what the policy and the dedup check read (as cmd/controller).
+	factory := tektoninformers.NewSharedInformerFactoryWithOptions(tekton, 10*time.Minute,
+		tektoninformers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = policy.RunSelector }))
 	runs := factory.Tekton().V1().PipelineRuns()
-	runs.Informer()
+	if err := runs.Informer().SetTransform(policy.SlimRun(receiver.DedupKeyAnnotation)); err != nil {
+		return fmt.Errorf("error setting the PipelineRun transform: %w", err)
+	}
 	factory.Start(ctx.Done())
 	for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
 		if !ok {
 			return fmt.Errorf("error syncing the %v informer", typ)
 		}
 	}
+	// One engine for both surfaces: one coalescer, the same chain.
+	eng := &engine.Engine{Runs: runs.Lister(), Tekton: tekton, Logger: logger}
 	g, ctx := errgroup.WithContext(ctx)
 	if o.interceptorAddr != "" {
-		ic := interceptor.New(interceptors.DefaultSecretGetter(kube.CoreV1()), runs.Lister(), tekton, logger)
+		ic := interceptor.New(interceptors.DefaultSecretGetter(kube.CoreV1()), eng, logger)
 		certs, err := interceptor.ManageCerts(ctx, ic, kube, triggers, interceptor.TLSOptions{
 			Namespace: o.namespace, SecretName: o.tlsSecret, ServiceName: o.tlsService,
 		})
@@ -133,7 +142,7 @@ func run(ctx context.Context, o options, logger *zap.SugaredLogger) error {
 		if err != nil {
 			return err
 		}
-		rc := &receiver.Receiver{Routes: routes, Tekton: tekton, Runs: runs.Lister(), MaxBodyBytes: o.maxBodyBytes, Logger: logger}
+		rc := &receiver.Receiver{Routes: routes, Engine: eng, MaxBodyBytes: o.maxBodyBytes, Logger: logger}
 		srv := &http.Server{Addr: o.receiverAddr, Handler: rc, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
 		logger.Infow("serving the direct receiver", "addr", o.receiverAddr, "routes", len(routes))
 		g.Go(func() error {

@@ -17,13 +17,10 @@ limitations under the License.
 package events
 
 import (
-	"context"
 	"encoding/base64"
 	"errors"
 	"net/http"
-	"sync"
 	"testing"
-	"time"
 )
 
 func TestFilter(t *testing.T) {
@@ -117,46 +114,5 @@ func TestAuth(t *testing.T) {
 				t.Errorf("error %v does not wrap ErrUnauthenticated", err)
 			}
 		})
-	}
-}
-
-func TestCoalescer(t *testing.T) {
-	c := &Coalescer{Window: 200 * time.Millisecond}
-	ctx := context.Background()
-	var wg sync.WaitGroup
-	results := make([]bool, 5)
-	for i := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ok, err := c.Wait(ctx, "churn")
-			if err != nil {
-				t.Error(err)
-			}
-			results[i] = ok
-		}()
-		time.Sleep(30 * time.Millisecond)
-	}
-	wg.Wait()
-	started := 0
-	for _, ok := range results {
-		if ok {
-			started++
-		}
-	}
-	if started != 1 {
-		t.Errorf("%d objects of one burst started (%v); want exactly 1, the last", started, results)
-	}
-	// Another group is independent, and a quiet group starts at once after the window.
-	if ok, _ := c.Wait(ctx, "other"); !ok {
-		t.Error("a lone object did not start")
-	}
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
-	defer cancel()
-	if _, err := c.Wait(cctx, "x"); err == nil {
-		t.Error("Wait ignored its context")
-	}
-	if ok, _ := (*Coalescer)(nil).Wait(ctx, "g"); !ok {
-		t.Error("a nil Coalescer must not hold objects")
 	}
 }

@@ -14,36 +14,35 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package interceptor is mlpipe's S3/MinIO interceptor for Tekton Triggers: a ClusterInterceptor that
-// authenticates a bucket notification (bearer token as MinIO sends it, or an HMAC-SHA256 over the raw body),
-// decodes it with pkg/events, filters it by bucket, prefix, suffix and event type, optionally coalesces bursts,
-// applies the pipeline's concurrency policy (pkg/policy) and hands the normalised object, with the PipelineRun
-// name derived from its dedup key, to the Trigger's bindings as extensions:
+// Package interceptor is mlpipe's S3/MinIO interceptor for Tekton Triggers: a ClusterInterceptor that runs a
+// bucket notification through the engine shared with the direct receiver (pkg/events/engine: authenticate with
+// the Trigger's Secret, read per request; decode; filter by bucket, prefix, suffix, event type and marker;
+// coalesce bursts; apply the pipeline's concurrency policy) and hands the one object to start, with the
+// PipelineRun name derived from its dedup key, to the Trigger's bindings as extensions:
 //
 //	$(extensions.mlpipe.bucket) $(extensions.mlpipe.key) $(extensions.mlpipe.uri) $(extensions.mlpipe.etag)
 //	$(extensions.mlpipe.runName) ...
 //
 // The TriggerTemplate names the PipelineRun $(tt.params.run-name), so a duplicate delivery hits AlreadyExists
-// instead of starting a second run.
+// instead of starting a second run. One response creates one PipelineRun, so a notification whose objects would
+// start more than one run is refused whole with InvalidArgument (see pkg/events/engine).
 package interceptor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mlpipe/mlpipe/pkg/events"
+	"github.com/mlpipe/mlpipe/pkg/events/engine"
 	"github.com/mlpipe/mlpipe/pkg/policy"
-	versioned "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
-	listers "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1"
 	triggersv1 "github.com/tektoncd/triggers/pkg/apis/triggers/v1beta1"
 	"github.com/tektoncd/triggers/pkg/interceptors"
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
-	"k8s.io/apimachinery/pkg/labels"
 )
 
 // Name is the ClusterInterceptor's name and the path it is served at (https://<host>/mlpipe-s3).
@@ -51,9 +50,6 @@ const Name = "mlpipe-s3"
 
 // ExtensionsKey is the key of the extensions the interceptor adds: $(extensions.mlpipe.<field>).
 const ExtensionsKey = "mlpipe"
-
-// MaxQuietWindow bounds the quiet window: Triggers' interceptor server gives each request 3 s.
-const MaxQuietWindow = 2500 * time.Millisecond
 
 // Params are the interceptor params of a Trigger.
 type Params struct {
@@ -67,32 +63,31 @@ type Params struct {
 	TokenSecretRef *triggersv1.SecretRef `json:"tokenSecretRef,omitempty"`
 	// HMACSecretRef names the Secret key (in the Trigger's namespace) holding the HMAC-SHA256 key.
 	HMACSecretRef *triggersv1.SecretRef `json:"hmacSecretRef,omitempty"`
-	// QuietWindow coalesces bursts: an object starts a run only if no newer matching object of the same
-	// Trigger arrives within it (Go duration, at most MaxQuietWindow).
+	// QuietWindow coalesces bursts: an object starts a run only if no newer matching object for the same
+	// namespace and pipeline arrives within it (Go duration, at most engine.MaxQuietWindow, 2.5 s).
 	QuietWindow string `json:"quietWindow,omitempty"`
 }
 
 // Interceptor implements Triggers' InterceptorInterface for S3 and MinIO notifications.
 type Interceptor struct {
-	// Secrets reads the token and HMAC key (Triggers' DefaultSecretGetter caches them for 5 s).
+	// Secrets reads the token and HMAC key for every request (Triggers' DefaultSecretGetter caches them for
+	// 5 s), so a rotated Secret applies within seconds, without a restart.
 	Secrets interceptors.SecretGetter
-	// Runs lists PipelineRuns from an informer's cache, for the concurrency policy: no API call per event.
-	Runs listers.PipelineRunLister
-	// Tekton cancels runs for the Replace policy.
-	Tekton versioned.Interface
+	// Engine runs the notification through the chain shared with the direct receiver.
+	Engine *engine.Engine
 	// Logger logs decisions.
 	Logger *zap.SugaredLogger
-
-	mu         sync.Mutex
-	coalescers map[time.Duration]*events.Coalescer
 }
 
 // New returns an Interceptor.
-func New(secrets interceptors.SecretGetter, runs listers.PipelineRunLister, tekton versioned.Interface, logger *zap.SugaredLogger) *Interceptor {
+func New(secrets interceptors.SecretGetter, eng *engine.Engine, logger *zap.SugaredLogger) *Interceptor {
 	if logger == nil {
 		logger = zap.NewNop().Sugar()
 	}
-	return &Interceptor{Secrets: secrets, Runs: runs, Tekton: tekton, Logger: logger}
+	if eng == nil {
+		eng = &engine.Engine{Logger: logger}
+	}
+	return &Interceptor{Secrets: secrets, Engine: eng, Logger: logger}
 }
 
 // Interceptor implements Triggers' InterceptorInterface.
@@ -104,62 +99,53 @@ func (i *Interceptor) Process(ctx context.Context, r *triggersv1.InterceptorRequ
 	if err := interceptors.UnmarshalParams(r.InterceptorParams, &p); err != nil {
 		return interceptors.Failf(codes.InvalidArgument, "invalid %s interceptor params: %v", Name, err)
 	}
-	if err := p.validate(); err != nil {
-		return interceptors.Failf(codes.InvalidArgument, "invalid %s interceptor params: %v", Name, err)
-	}
 	ns, err := triggerNamespace(r.Context)
 	if err != nil {
 		return interceptors.Fail(codes.InvalidArgument, err.Error())
 	}
-	auth, err := i.auth(ctx, ns, &p)
+	t, err := p.target(ns, i.Secrets)
 	if err != nil {
-		return interceptors.Failf(codes.FailedPrecondition, "error reading the notification secret: %v", err)
+		return interceptors.Failf(codes.InvalidArgument, "invalid %s interceptor params: %v", Name, err)
 	}
-	body := []byte(r.Body)
-	if err := auth.Check(interceptors.Canonical(r.Header), body); err != nil {
-		return interceptors.Fail(codes.Unauthenticated, err.Error())
-	}
-	n, err := events.Decode(body)
+	res, err := i.Engine.Handle(ctx, t, interceptors.Canonical(r.Header), []byte(r.Body))
 	if err != nil {
-		return interceptors.Fail(codes.InvalidArgument, err.Error())
+		return interceptors.Fail(Code(err), err.Error())
 	}
-	if n.Test {
-		if n.SubscribeURL != "" {
-			return interceptors.Fail(codes.OK, fmt.Sprintf("SNS subscription confirmation for topic %s acknowledged; nothing to start. Confirm the subscription by visiting its SubscribeURL: %s", n.TopicArn, n.SubscribeURL))
+	if res.Test {
+		if res.SubscribeURL != "" {
+			return interceptors.Fail(codes.OK, fmt.Sprintf("SNS subscription confirmation for topic %s acknowledged; nothing to start. Confirm the subscription by visiting its SubscribeURL: %s", res.TopicArn, res.SubscribeURL))
 		}
 		return interceptors.Fail(codes.OK, "s3:TestEvent acknowledged; nothing to start")
 	}
-	var obj *events.Object
-	var reasons []string
-	for k := range n.Objects {
-		if ok, why := p.Filter.Match(&n.Objects[k]); ok {
-			t := p.Filter.Target(n.Objects[k])
-			obj = &t
-			break
-		} else {
-			reasons = append(reasons, why)
+	starts := res.Starts()
+	if len(starts) == 0 {
+		var reasons []string
+		for _, v := range res.Verdicts {
+			reasons = append(reasons, v.Object.URI+": "+v.Skipped)
 		}
+		return interceptors.Failf(codes.FailedPrecondition, "nothing to start: %s", strings.Join(reasons, "; "))
 	}
-	if obj == nil {
-		return interceptors.Failf(codes.FailedPrecondition, "no object matches the trigger: %s", strings.Join(reasons, "; "))
-	}
-	runName := obj.RunName(p.Pipeline)
-	if d := p.quietWindow(); d > 0 {
-		last, err := i.coalescer(d).Wait(ctx, r.Context.TriggerID)
-		if err != nil {
-			return interceptors.Failf(codes.DeadlineExceeded, "coalescing %s: %v", obj.URI, err)
-		}
-		if !last {
-			return interceptors.Failf(codes.FailedPrecondition, "%s superseded by a newer object within the quiet window %s", obj.URI, d)
-		}
-	}
-	if resp := i.applyPolicy(ctx, ns, &p, runName); resp != nil {
-		return resp
-	}
-	i.Logger.Infow("starting pipeline", "namespace", ns, "pipeline", p.Pipeline, "run", runName, "uri", obj.URI, "dedupKey", obj.DedupKey)
+	v := starts[0] // the engine starts at most Target.MaxStarts (1) per notification
+	i.Logger.Infow("starting pipeline", "namespace", ns, "pipeline", p.Pipeline, "run", v.Run, "uri", v.Object.URI, "dedupKey", v.Object.DedupKey)
 	return &triggersv1.InterceptorResponse{
 		Continue:   true,
-		Extensions: map[string]interface{}{ExtensionsKey: Extensions(obj, runName)},
+		Extensions: map[string]interface{}{ExtensionsKey: Extensions(&v.Object, v.Run)},
+	}
+}
+
+// Code is the gRPC code of an engine error, as the interceptor answers it.
+func Code(err error) codes.Code {
+	var e *engine.Error
+	if !errors.As(err, &e) {
+		return codes.Internal
+	}
+	switch e.Kind {
+	case engine.KindInvalid:
+		return codes.InvalidArgument
+	case engine.KindUnauthenticated:
+		return codes.Unauthenticated
+	default:
+		return codes.Unavailable
 	}
 }
 
@@ -184,33 +170,57 @@ func Extensions(o *events.Object, runName string) map[string]interface{} {
 	}
 }
 
-func (p *Params) validate() error {
-	if p.Pipeline == "" {
-		return fmt.Errorf("pipeline is required")
-	}
-	if _, err := policy.Parse(p.ConcurrencyPolicy); err != nil {
-		return err
+// target checks the params and returns the engine's target for the Trigger in namespace ns.
+func (p *Params) target(ns string, secrets interceptors.SecretGetter) (*engine.Target, error) {
+	pol, err := policy.Parse(p.ConcurrencyPolicy)
+	if err != nil {
+		return nil, err
 	}
 	if p.TokenSecretRef == nil && p.HMACSecretRef == nil {
-		return fmt.Errorf("tokenSecretRef or hmacSecretRef is required: unauthenticated notifications are refused")
+		return nil, fmt.Errorf("tokenSecretRef or hmacSecretRef is required: unauthenticated notifications are refused")
 	}
 	for _, ref := range []*triggersv1.SecretRef{p.TokenSecretRef, p.HMACSecretRef} {
 		if ref != nil && (ref.SecretName == "" || ref.SecretKey == "") {
-			return fmt.Errorf("a secret reference needs secretName and secretKey")
+			return nil, fmt.Errorf("a secret reference needs secretName and secretKey")
 		}
 	}
-	if p.QuietWindow != "" {
-		d, err := time.ParseDuration(p.QuietWindow)
-		if err != nil || d < 0 || d > MaxQuietWindow {
-			return fmt.Errorf("quietWindow %q: want a duration between 0 and %s", p.QuietWindow, MaxQuietWindow)
-		}
+	window, err := engine.ParseQuietWindow(p.QuietWindow)
+	if err != nil {
+		return nil, err
 	}
-	return p.Filter.Validate()
+	t := &engine.Target{
+		Namespace: ns, Pipeline: p.Pipeline, Filter: p.Filter, Policy: pol, QuietWindow: window,
+		Credentials: &secretCredentials{secrets: secrets, ns: ns, token: p.TokenSecretRef, hmac: p.HMACSecretRef},
+		MaxStarts:   1,
+	}
+	return t, t.Validate()
 }
 
-func (p *Params) quietWindow() time.Duration {
-	d, _ := time.ParseDuration(p.QuietWindow)
-	return d
+// secretCredentials reads the Trigger's Secrets for each request.
+type secretCredentials struct {
+	secrets     interceptors.SecretGetter
+	ns          string
+	token, hmac *triggersv1.SecretRef
+}
+
+// Auth implements engine.Credentials.
+func (c *secretCredentials) Auth(ctx context.Context) (*events.Auth, error) {
+	if c.secrets == nil {
+		return nil, errors.New("no secret getter")
+	}
+	a := &events.Auth{}
+	var err error
+	if c.token != nil {
+		if a.Token, err = c.secrets.Get(ctx, c.ns, c.token); err != nil {
+			return nil, err
+		}
+	}
+	if c.hmac != nil {
+		if a.HMACKey, err = c.secrets.Get(ctx, c.ns, c.hmac); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
 }
 
 // triggerNamespace reads the Trigger's namespace from its ID, "namespaces/<ns>/triggers/<name>".
@@ -223,70 +233,6 @@ func triggerNamespace(c *triggersv1.TriggerContext) (string, error) {
 		return "", fmt.Errorf("unexpected trigger_id %q (want namespaces/<ns>/triggers/<name>)", c.TriggerID)
 	}
 	return parts[1], nil
-}
-
-func (i *Interceptor) auth(ctx context.Context, ns string, p *Params) (*events.Auth, error) {
-	a := &events.Auth{}
-	var err error
-	if p.TokenSecretRef != nil {
-		if a.Token, err = i.Secrets.Get(ctx, ns, p.TokenSecretRef); err != nil {
-			return nil, err
-		}
-	}
-	if p.HMACSecretRef != nil {
-		if a.HMACKey, err = i.Secrets.Get(ctx, ns, p.HMACSecretRef); err != nil {
-			return nil, err
-		}
-	}
-	return a, nil
-}
-
-func (i *Interceptor) coalescer(d time.Duration) *events.Coalescer {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	if i.coalescers == nil {
-		i.coalescers = map[time.Duration]*events.Coalescer{}
-	}
-	c := i.coalescers[d]
-	if c == nil {
-		c = &events.Coalescer{Window: d}
-		i.coalescers[d] = c
-	}
-	return c
-}
-
-// applyPolicy returns a response that stops the trigger, or nil to go on.
-func (i *Interceptor) applyPolicy(ctx context.Context, ns string, p *Params, runName string) *triggersv1.InterceptorResponse {
-	pol, _ := policy.Parse(p.ConcurrencyPolicy)
-	if pol == policy.Allow {
-		return nil
-	}
-	if i.Runs == nil {
-		return interceptors.Failf(codes.Internal, "concurrencyPolicy %s needs a PipelineRun lister", pol)
-	}
-	d, err := Decide(i.Runs, ns, p.Pipeline, pol, runName)
-	if err != nil {
-		return interceptors.Failf(codes.Internal, "error listing the runs of %s/%s: %v", ns, p.Pipeline, err)
-	}
-	switch d.Action {
-	case policy.Skip:
-		i.Logger.Infow("not starting", "namespace", ns, "pipeline", p.Pipeline, "run", runName, "reason", d.Reason)
-		return interceptors.Failf(codes.FailedPrecondition, "%s", d.Reason)
-	case policy.CancelThenStart:
-		if err := policy.Cancel(ctx, i.Tekton, d.Cancel); err != nil {
-			return interceptors.Failf(codes.Unavailable, "%s: %v", d.Reason, err)
-		}
-	}
-	return nil
-}
-
-// Decide applies pol to the runs of pipeline in ns, read from the lister's cache.
-func Decide(runs listers.PipelineRunLister, ns, pipeline string, pol policy.Policy, self string) (policy.Decision, error) {
-	all, err := runs.PipelineRuns(ns).List(labels.Everything())
-	if err != nil {
-		return policy.Decision{}, err
-	}
-	return policy.Decide(pol, policy.Active(policy.RunsOf(pipeline, all)), self), nil
 }
 
 // Handler returns the HTTP handler serving this interceptor at /Name with Triggers' own interceptor server code

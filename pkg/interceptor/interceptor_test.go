@@ -25,6 +25,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mlpipe/mlpipe/pkg/events"
+	"github.com/mlpipe/mlpipe/pkg/events/engine"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"github.com/tektoncd/pipeline/pkg/client/clientset/versioned/fake"
 	listers "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1"
@@ -73,7 +74,7 @@ func TestProcess(t *testing.T) {
 	good := string(data)
 	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	_ = idx.Add(&v1.PipelineRun{ObjectMeta: metav1.ObjectMeta{Name: "churn-running", Namespace: "ml", Labels: map[string]string{"tekton.dev/pipeline": "churn"}}})
-	ic := New(secrets{"ml/churn-s3-webhook/token": "s3cr3t-token"}, listers.NewPipelineRunLister(idx), nil, nil)
+	ic := New(secrets{"ml/churn-s3-webhook/token": "s3cr3t-token"}, &engine.Engine{Runs: listers.NewPipelineRunLister(idx)}, nil)
 	auth := map[string][]string{"Authorization": {"Bearer s3cr3t-token"}}
 
 	resp := ic.Process(context.Background(), request(t, good, auth, params()))
@@ -104,7 +105,7 @@ func TestProcess(t *testing.T) {
 		{"forbid while active", good, auth, params("concurrencyPolicy", "Forbid"), codes.FailedPrecondition, "Forbid"},
 		{"no auth configured", good, auth, map[string]any{"pipeline": "churn"}, codes.InvalidArgument, "tokenSecretRef or hmacSecretRef"},
 		{"unknown policy", good, auth, params("concurrencyPolicy", "Sometimes"), codes.InvalidArgument, "unknown concurrency policy"},
-		{"secret missing", good, auth, params("tokenSecretRef", map[string]any{"secretName": "nope", "secretKey": "token"}), codes.FailedPrecondition, "not found"},
+		{"secret missing", good, auth, params("tokenSecretRef", map[string]any{"secretName": "nope", "secretKey": "token"}), codes.Unavailable, "not found"},
 		{"quiet window too long", good, auth, params("quietWindow", "10s"), codes.InvalidArgument, "quietWindow"},
 		{"test event", `{"Service":"Amazon S3","Event":"s3:TestEvent"}`, auth, params(), codes.OK, "TestEvent"},
 		{"SNS subscription confirmation", `{"Type":"SubscriptionConfirmation","TopicArn":"arn:aws:sns:us-east-1:1:t","SubscribeURL":"https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=abc"}`,
@@ -135,7 +136,7 @@ func TestProcessReplaceCancelsRunningFinally(t *testing.T) {
 	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	_ = idx.Add(running)
 	client := fake.NewSimpleClientset(running)
-	ic := New(secrets{"ml/churn-s3-webhook/token": "s3cr3t-token"}, listers.NewPipelineRunLister(idx), client, nil)
+	ic := New(secrets{"ml/churn-s3-webhook/token": "s3cr3t-token"}, &engine.Engine{Runs: listers.NewPipelineRunLister(idx), Tekton: client}, nil)
 	auth := map[string][]string{"Authorization": {"Bearer s3cr3t-token"}}
 	if resp := ic.Process(context.Background(), request(t, string(data), auth, params("concurrencyPolicy", "Replace"))); !resp.Continue {
 		t.Fatalf("Process() = %+v, want continue", resp)

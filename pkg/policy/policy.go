@@ -33,7 +33,8 @@ type Policy string
 const (
 	// Allow starts regardless of active runs.
 	Allow Policy = "Allow"
-	// Forbid skips the new start while a run is active.
+	// Forbid skips the new start while a run is active. Callers decide from an informer's cache, so a run
+	// created but not yet delivered by the watch is not seen: two starts inside that lag can both go on.
 	Forbid Policy = "Forbid"
 	// Replace cancels the active runs with Tekton's spec.status CancelledRunFinally (their running tasks
 	// stop, their finally tasks still run; see Cancel) and starts the new one.

@@ -18,13 +18,14 @@ package receiver
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/mlpipe/mlpipe/pkg/events"
+	"github.com/mlpipe/mlpipe/pkg/events/engine"
 	"github.com/mlpipe/mlpipe/pkg/policy"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"sigs.k8s.io/yaml"
@@ -46,9 +47,12 @@ type RouteConfig struct {
 	Filter              events.Filter `json:"filter"`
 	ConcurrencyPolicy   string        `json:"concurrencyPolicy,omitempty"`
 	// TokenFile and HMACKeyFile are files (mounted from a Secret) holding the bearer token and the HMAC key.
+	// They are read for every request, so a rotated Secret applies as soon as the kubelet updates the mounted
+	// file (not with a subPath mount, which the kubelet never updates).
 	TokenFile   string `json:"tokenFile,omitempty"`
 	HMACKeyFile string `json:"hmacKeyFile,omitempty"`
-	// QuietWindow coalesces bursts (Go duration); keep it below the sender's timeout.
+	// QuietWindow coalesces bursts (Go duration, at most 2.5 s: engine.MaxQuietWindow): an object starts a run
+	// only if no newer matching object for the same namespace and pipeline arrives within it.
 	QuietWindow string `json:"quietWindow,omitempty"`
 }
 
@@ -85,32 +89,26 @@ func (c *Config) Build(dir string) (map[string]*Route, error) {
 		if routes[rc.Path] != nil {
 			return nil, fmt.Errorf("%s.path %q is used twice", where, rc.Path)
 		}
-		if rc.Namespace == "" || rc.Pipeline == "" {
-			return nil, fmt.Errorf("%s: namespace and pipeline are required", where)
-		}
-		if err := rc.Filter.Validate(); err != nil {
-			return nil, fmt.Errorf("%s.filter: %w", where, err)
-		}
 		pol, err := policy.Parse(rc.ConcurrencyPolicy)
 		if err != nil {
 			return nil, fmt.Errorf("%s.concurrencyPolicy: %w", where, err)
 		}
-		r := &Route{Namespace: rc.Namespace, Pipeline: rc.Pipeline, Filter: rc.Filter, Policy: pol}
-		if r.Auth.Token, err = readSecretFile(rel(rc.TokenFile)); err != nil {
-			return nil, fmt.Errorf("%s.tokenFile: %w", where, err)
+		window, err := engine.ParseQuietWindow(rc.QuietWindow)
+		if err != nil {
+			return nil, fmt.Errorf("%s.%w", where, err)
 		}
-		if r.Auth.HMACKey, err = readSecretFile(rel(rc.HMACKeyFile)); err != nil {
-			return nil, fmt.Errorf("%s.hmacKeyFile: %w", where, err)
-		}
-		if len(r.Auth.Token) == 0 && len(r.Auth.HMACKey) == 0 {
+		if rc.TokenFile == "" && rc.HMACKeyFile == "" {
 			return nil, fmt.Errorf("%s: tokenFile or hmacKeyFile is required (unauthenticated notifications are refused)", where)
 		}
-		if rc.QuietWindow != "" {
-			d, err := time.ParseDuration(rc.QuietWindow)
-			if err != nil || d < 0 {
-				return nil, fmt.Errorf("%s.quietWindow %q: want a Go duration", where, rc.QuietWindow)
-			}
-			r.Coalescer = &events.Coalescer{Window: d}
+		creds := &FileCredentials{TokenFile: rel(rc.TokenFile), HMACKeyFile: rel(rc.HMACKeyFile)}
+		if _, err := creds.Auth(context.Background()); err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		r := &Route{Target: engine.Target{
+			Namespace: rc.Namespace, Pipeline: rc.Pipeline, Filter: rc.Filter, Policy: pol, QuietWindow: window, Credentials: creds,
+		}}
+		if err := r.Target.Validate(); err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		if rc.PipelineRunTemplate != "" {
 			data, err := os.ReadFile(rel(rc.PipelineRunTemplate))
@@ -129,6 +127,25 @@ func (c *Config) Build(dir string) (map[string]*Route, error) {
 		routes[rc.Path] = r
 	}
 	return routes, nil
+}
+
+// FileCredentials reads the bearer token and the HMAC key from files (a mounted Secret) for every request.
+type FileCredentials struct {
+	// TokenFile and HMACKeyFile are the files; empty: not used.
+	TokenFile, HMACKeyFile string
+}
+
+// Auth implements engine.Credentials.
+func (c *FileCredentials) Auth(context.Context) (*events.Auth, error) {
+	a := &events.Auth{}
+	var err error
+	if a.Token, err = readSecretFile(c.TokenFile); err != nil {
+		return nil, fmt.Errorf("tokenFile: %w", err)
+	}
+	if a.HMACKey, err = readSecretFile(c.HMACKeyFile); err != nil {
+		return nil, fmt.Errorf("hmacKeyFile: %w", err)
+	}
+	return a, nil
 }
 
 func readSecretFile(path string) ([]byte, error) {

@@ -20,10 +20,12 @@ limitations under the License.
 // redelivery maps to the same run name (pkg/events), so it hits AlreadyExists, which counts as success when the
 // existing run is ours.
 //
-// It shares the decoder, filters, run names, coalescing and concurrency policy with the Triggers interceptor.
-// Answers: 200 run created (or already there, filtered out, skipped by policy, s3:TestEvent); 400 malformed or
-// refused notification; 401 missing or bad credentials; 404 unknown path; 405 not POST; 413 body too large;
-// 5xx anything that should be retried.
+// The chain from the request to the runs to start (credentials read per request, decode, filter, names,
+// coalescing, concurrency policy, cancel) is the engine it shares with the Triggers interceptor
+// (pkg/events/engine); the receiver creates every run the engine says to start. Answers: 200 run(s) created (or
+// already there, filtered out, superseded, skipped by policy, s3:TestEvent); 400 malformed or refused
+// notification; 401 missing or bad credentials; 404 unknown path; 405 not POST; 409 a run of that name exists
+// for another object; 413 body too large; 5xx anything that should be retried.
 package receiver
 
 import (
@@ -36,14 +38,12 @@ import (
 	"time"
 
 	"github.com/mlpipe/mlpipe/pkg/events"
+	"github.com/mlpipe/mlpipe/pkg/events/engine"
 	"github.com/mlpipe/mlpipe/pkg/policy"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
-	versioned "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
-	listers "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1"
 	"go.uber.org/zap"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 )
 
 // Labels and annotations on the runs the S3 paths create.
@@ -66,29 +66,21 @@ const DefaultMaxBodyBytes = 256 << 10
 
 // Route is what one URL path starts.
 type Route struct {
-	// Namespace and Pipeline name the Pipeline to run.
-	Namespace, Pipeline string
-	// Filter selects the objects that start a run.
-	Filter events.Filter
-	// Policy is the concurrency policy.
-	Policy policy.Policy
-	// Auth authenticates requests; a Route with neither token nor key refuses every request.
-	Auth events.Auth
+	// Target is what the engine checks a notification against: namespace, pipeline, filter, policy, quiet
+	// window and credentials (read per request: see FileCredentials).
+	engine.Target
 	// Template is the run to create (pipelineRef, workspaces, pod template, params); name, labels, annotations
 	// and the data-uri param are set per object. Nil: a run with only pipelineRef and data-uri.
 	Template *v1.PipelineRun
-	// Coalescer, when set, holds each object for its quiet window and starts only the last of a burst.
-	Coalescer *events.Coalescer
 }
 
 // Receiver is the HTTP handler.
 type Receiver struct {
 	// Routes maps URL paths to routes.
 	Routes map[string]*Route
-	// Tekton creates runs (and cancels them for Replace); its rest.Config carries the client-side QPS limits.
-	Tekton versioned.Interface
-	// Runs lists runs from an informer's cache for the Forbid and Replace policies.
-	Runs listers.PipelineRunLister
+	// Engine runs notifications through the chain shared with the interceptor; its Tekton client creates the
+	// runs (its rest.Config carries the client-side QPS limits) and its lister answers redeliveries from cache.
+	Engine *engine.Engine
 	// MaxBodyBytes bounds the request body (0: DefaultMaxBodyBytes).
 	MaxBodyBytes int64
 	// CreateTimeout bounds the create call (0: 10 s), shorter than the sender's timeout.
@@ -193,111 +185,92 @@ func (rc *Receiver) serve(r *http.Request) (*Response, error) {
 		}
 		return nil, fail(http.StatusBadRequest, "error reading the body: %v", err)
 	}
-	if err := route.Auth.Check(r.Header, body); err != nil {
-		return nil, fail(http.StatusUnauthorized, "%v", err)
-	}
-	n, err := events.Decode(body)
+	res, err := rc.Engine.Handle(r.Context(), &route.Target, r.Header, body)
 	if err != nil {
-		return nil, fail(http.StatusBadRequest, "%v", err)
+		return nil, fail(HTTPStatus(err), "%v", err)
 	}
-	if n.Test {
-		if n.SubscribeURL != "" {
-			rc.logger().Warnw("SNS subscription awaits confirmation: visit its SubscribeURL", "path", r.URL.Path, "topic", n.TopicArn, "subscribeURL", n.SubscribeURL)
-		}
-		return &Response{Test: true, SubscribeURL: n.SubscribeURL}, nil
+	if res.Test {
+		return &Response{Test: true, SubscribeURL: res.SubscribeURL}, nil
 	}
 	resp := &Response{}
-	for _, o := range n.Objects {
-		res, err := rc.start(r.Context(), route, o)
-		if err != nil {
-			return nil, err
+	for _, v := range res.Verdicts {
+		out := Result{URI: v.Object.URI, DedupKey: v.Object.DedupKey, Run: v.Run, Skipped: v.Skipped}
+		if v.Start {
+			created, err := rc.create(r.Context(), route, &v.Object, v.Run)
+			if err != nil {
+				return nil, err
+			}
+			out.Created = created
 		}
-		resp.Results = append(resp.Results, res)
+		resp.Results = append(resp.Results, out)
 	}
 	return resp, nil
 }
 
-// start starts the run for one object, or says why not; an error means the notification must be redelivered.
-func (rc *Receiver) start(ctx context.Context, route *Route, o events.Object) (Result, error) {
-	res := Result{URI: o.URI, DedupKey: o.DedupKey}
-	if ok, why := route.Filter.Match(&o); !ok {
-		res.Skipped = why
-		return res, nil
+// HTTPStatus is the HTTP status of an engine error, as the receiver answers it.
+func HTTPStatus(err error) int {
+	var e *engine.Error
+	if !errors.As(err, &e) {
+		return http.StatusInternalServerError
 	}
-	o = route.Filter.Target(o)
-	res.URI = o.URI
-	res.Run = o.RunName(route.Pipeline)
-	if route.Coalescer != nil {
-		last, err := route.Coalescer.Wait(ctx, route.Namespace+"/"+route.Pipeline)
-		if err != nil {
-			return res, fail(http.StatusServiceUnavailable, "coalescing %s: %v", o.URI, err)
-		}
-		if !last {
-			res.Skipped = "superseded by a newer object within the quiet window"
-			return res, nil
-		}
+	switch e.Kind {
+	case engine.KindInvalid:
+		return http.StatusBadRequest
+	case engine.KindUnauthenticated:
+		return http.StatusUnauthorized
+	default:
+		return http.StatusServiceUnavailable
 	}
+}
+
+// create creates the run named name for object o; it reports whether this request created it. A run of that
+// name started for the same object version is the same start delivered twice. An error means the notification
+// must be redelivered (or, 409, that the name is taken by another object).
+func (rc *Receiver) create(ctx context.Context, route *Route, o *events.Object, name string) (bool, error) {
 	// A redelivery whose run the informer already holds costs no API call.
-	if existing, ok := rc.cached(route.Namespace, res.Run); ok {
-		if existing.Annotations[DedupKeyAnnotation] != o.DedupKey {
-			return res, fail(http.StatusConflict, "a PipelineRun named %s exists in %s but was not started for %s", res.Run, route.Namespace, o.DedupKey)
-		}
-		return res, nil
+	if existing, ok := rc.cached(route.Namespace, name); ok {
+		return false, sameStart(existing, route.Namespace, o)
 	}
-	if route.Policy == policy.Forbid || route.Policy == policy.Replace {
-		if rc.Runs == nil {
-			return res, fail(http.StatusInternalServerError, "concurrencyPolicy %s needs a PipelineRun lister", route.Policy)
-		}
-		d, err := decide(rc.Runs, route.Namespace, route.Pipeline, route.Policy, res.Run)
-		if err != nil {
-			return res, fail(http.StatusServiceUnavailable, "error listing runs: %v", err)
-		}
-		switch d.Action {
-		case policy.Skip:
-			res.Skipped = d.Reason
-			return res, nil
-		case policy.CancelThenStart:
-			if err := policy.Cancel(ctx, rc.Tekton, d.Cancel); err != nil {
-				return res, fail(http.StatusServiceUnavailable, "%s: %v", d.Reason, err)
-			}
-		}
-	}
-	pr := NewRun(route, &o, res.Run)
+	pr := NewRun(route, o, name)
 	timeout := rc.CreateTimeout
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	_, err := rc.Tekton.TektonV1().PipelineRuns(route.Namespace).Create(cctx, pr, metav1.CreateOptions{})
+	runs := rc.Engine.Tekton.TektonV1().PipelineRuns(route.Namespace)
+	_, err := runs.Create(cctx, pr, metav1.CreateOptions{})
 	switch {
 	case err == nil:
-		res.Created = true
-		return res, nil
+		return true, nil
 	case apierrors.IsAlreadyExists(err):
-		existing, ok := rc.cached(route.Namespace, res.Run)
-		var gerr error
+		existing, ok := rc.cached(route.Namespace, name)
 		if !ok {
-			existing, gerr = rc.Tekton.TektonV1().PipelineRuns(route.Namespace).Get(cctx, res.Run, metav1.GetOptions{})
+			var gerr error
+			if existing, gerr = runs.Get(cctx, name, metav1.GetOptions{}); gerr != nil {
+				return false, fail(http.StatusServiceUnavailable, "run %s exists but cannot be read: %v", name, gerr)
+			}
 		}
-		if gerr != nil {
-			return res, fail(http.StatusServiceUnavailable, "run %s exists but cannot be read: %v", res.Run, gerr)
-		}
-		if existing.Annotations[DedupKeyAnnotation] != o.DedupKey {
-			return res, fail(http.StatusConflict, "a PipelineRun named %s exists in %s but was not started for %s", res.Run, route.Namespace, o.DedupKey)
-		}
-		return res, nil
+		return false, sameStart(existing, route.Namespace, o)
 	default:
-		return res, fail(http.StatusServiceUnavailable, "error creating PipelineRun %s/%s: %v", route.Namespace, res.Run, err)
+		return false, fail(http.StatusServiceUnavailable, "error creating PipelineRun %s/%s: %v", route.Namespace, name, err)
 	}
+}
+
+// sameStart returns nil when existing was started for o, a 409 otherwise.
+func sameStart(existing *v1.PipelineRun, ns string, o *events.Object) error {
+	if existing.Annotations[DedupKeyAnnotation] != o.DedupKey {
+		return fail(http.StatusConflict, "a PipelineRun named %s exists in %s but was not started for %s", existing.Name, ns, o.DedupKey)
+	}
+	return nil
 }
 
 // cached returns the run named name from the informer's cache, when there is one.
 func (rc *Receiver) cached(ns, name string) (*v1.PipelineRun, bool) {
-	if rc.Runs == nil {
+	if rc.Engine.Runs == nil {
 		return nil, false
 	}
-	pr, err := rc.Runs.PipelineRuns(ns).Get(name)
+	pr, err := rc.Engine.Runs.PipelineRuns(ns).Get(name)
 	return pr, err == nil
 }
 
@@ -337,14 +310,4 @@ func NewRun(route *Route, o *events.Object, name string) *v1.PipelineRun {
 	}
 	pr.Spec.Params = params
 	return pr
-}
-
-// decide applies pol to the runs of pipeline in ns, read from the lister's cache (the same rule as the
-// interceptor's; both sit on pkg/policy).
-func decide(runs listers.PipelineRunLister, ns, pipeline string, pol policy.Policy, self string) (policy.Decision, error) {
-	all, err := runs.PipelineRuns(ns).List(labels.Everything())
-	if err != nil {
-		return policy.Decision{}, err
-	}
-	return policy.Decide(pol, policy.Active(policy.RunsOf(pipeline, all)), self), nil
 }

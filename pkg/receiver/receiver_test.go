@@ -33,6 +33,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mlpipe/mlpipe/pkg/events"
+	"github.com/mlpipe/mlpipe/pkg/events/engine"
 	"github.com/mlpipe/mlpipe/pkg/policy"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"github.com/tektoncd/pipeline/pkg/client/clientset/versioned/fake"
@@ -60,18 +61,19 @@ func newTestReceiver(objs ...runtime.Object) (*Receiver, *fake.Clientset, cache.
 	for _, o := range objs {
 		_ = idx.Add(o)
 	}
+	tok := &engine.StaticAuth{Token: []byte(token)}
+	route := func(pipeline string, f events.Filter, pol policy.Policy, creds engine.Credentials) *Route {
+		return &Route{Target: engine.Target{Namespace: "ml", Pipeline: pipeline, Filter: f, Policy: pol, Credentials: creds}}
+	}
 	return &Receiver{
 		Routes: map[string]*Route{
-			"/churn": {Namespace: "ml", Pipeline: "churn", Filter: events.Filter{Bucket: "uploads", Prefix: "incoming/", Suffix: ".csv"},
-				Auth: events.Auth{Token: []byte(token)}},
-			"/hmac":    {Namespace: "ml", Pipeline: "churn", Auth: events.Auth{HMACKey: []byte("k3y")}},
-			"/forbid":  {Namespace: "ml", Pipeline: "churn", Policy: policy.Forbid, Auth: events.Auth{Token: []byte(token)}},
-			"/replace": {Namespace: "ml", Pipeline: "churn", Policy: policy.Replace, Auth: events.Auth{Token: []byte(token)}},
-			"/marker": {Namespace: "ml", Pipeline: "churn", Filter: events.Filter{Prefix: "churn/", Suffix: ".csv", Marker: "_SUCCESS"},
-				Auth: events.Auth{Token: []byte(token)}},
+			"/churn":   route("churn", events.Filter{Bucket: "uploads", Prefix: "incoming/", Suffix: ".csv"}, "", tok),
+			"/hmac":    route("churn", events.Filter{}, "", &engine.StaticAuth{HMACKey: []byte("k3y")}),
+			"/forbid":  route("churn", events.Filter{}, policy.Forbid, tok),
+			"/replace": route("churn", events.Filter{}, policy.Replace, tok),
+			"/marker":  route("churn", events.Filter{Prefix: "churn/", Suffix: ".csv", Marker: "_SUCCESS"}, "", tok),
 		},
-		Tekton:       client,
-		Runs:         listers.NewPipelineRunLister(idx),
+		Engine:       &engine.Engine{Tekton: client, Runs: listers.NewPipelineRunLister(idx)},
 		MaxBodyBytes: 16 << 10,
 	}, client, idx
 }
@@ -308,29 +310,6 @@ func TestReceiverConcurrentDuplicates(t *testing.T) {
 	}
 }
 
-func TestReceiverCoalesces(t *testing.T) {
-	rc, client, _ := newTestReceiver()
-	rc.Routes["/churn"].Coalescer = &events.Coalescer{Window: 150 * time.Millisecond}
-	good := body(t, "minio-put-spaces-plus.json")
-	var wg sync.WaitGroup
-	for i := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			b := strings.Replace(good, "b282d9f61f8444d101d92c50705aa1bd", "etag"+string(rune('a'+i)), 1)
-			if rec, resp := post(t, rc, "/churn", b, bearer); rec.Code != 200 {
-				t.Errorf("%d %+v", rec.Code, resp)
-			}
-		}()
-		time.Sleep(30 * time.Millisecond)
-	}
-	wg.Wait()
-	list, _ := client.TektonV1().PipelineRuns("ml").List(context.Background(), metav1.ListOptions{})
-	if len(list.Items) != 1 {
-		t.Errorf("%d runs from a burst of 4 within the quiet window, want 1", len(list.Items))
-	}
-}
-
 func TestLoadConfig(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, data string) {
@@ -346,8 +325,11 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := routes["/churn"]
-	if r == nil || string(r.Auth.Token) != token || r.Policy != policy.Forbid || r.Coalescer == nil || r.Template == nil {
+	if r == nil || r.Policy != policy.Forbid || r.QuietWindow != time.Second || r.Template == nil {
 		t.Fatalf("route = %+v", r)
+	}
+	if a, err := r.Credentials.Auth(context.Background()); err != nil || string(a.Token) != token {
+		t.Fatalf("credentials = %+v, %v", a, err)
 	}
 	pr := NewRun(r, &events.Object{URI: "s3://datasets/churn/a.csv", DedupKey: "d"}, "churn-s3-x")
 	if pr.Name != "churn-s3-x" || pr.GenerateName != "" || len(pr.Spec.Params) != 2 || pr.Spec.Params[0].Value.StringVal != "s3://datasets/churn/a.csv" {
@@ -364,7 +346,7 @@ func TestLoadConfig(t *testing.T) {
 // per object version, and an SNS subscription confirmation is acknowledged with its SubscribeURL.
 func TestReceiverAWSRelays(t *testing.T) {
 	rc, client, _ := newTestReceiver()
-	rc.Routes["/aws"] = &Route{Namespace: "ml", Pipeline: "churn", Auth: events.Auth{Token: []byte(token)}}
+	rc.Routes["/aws"] = &Route{Target: engine.Target{Namespace: "ml", Pipeline: "churn", Credentials: &engine.StaticAuth{Token: []byte(token)}}}
 	relay := func(name string) string { return body(t, filepath.Join("..", "..", "events", "testdata", name)) }
 	basic := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("sns:"+token)), "Content-Type": "text/plain; charset=UTF-8"}
 

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/mlpipe/mlpipe/pkg/events"
+	"github.com/mlpipe/mlpipe/pkg/events/engine"
 	"github.com/mlpipe/mlpipe/pkg/receiver"
 	"github.com/mlpipe/mlpipe/test/cluster"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
@@ -326,13 +327,15 @@ func BenchmarkS3Paths(b *testing.B) {
 	s3 := recvSpec.Spec.Triggers.S3
 	rc := &receiver.Receiver{
 		Routes: map[string]*receiver.Route{"/" + s3Pipeline: {
-			Namespace: recvNS, Pipeline: s3Pipeline, Template: out.PipelineRun,
-			Filter: events.Filter{Bucket: s3.Bucket, Prefix: s3.Prefix, Suffix: s3.Suffix, Events: s3.Events},
-			Auth:   events.Auth{Token: []byte(s3Token)},
+			Target: engine.Target{
+				Namespace: recvNS, Pipeline: s3Pipeline,
+				Filter:      events.Filter{Bucket: s3.Bucket, Prefix: s3.Prefix, Suffix: s3.Suffix, Events: s3.Events},
+				Credentials: &engine.StaticAuth{Token: []byte(s3Token)},
+			},
+			Template: out.PipelineRun,
 		}},
-		Tekton: tekton,
 		// As cmd/mlpipe-webhooks does: an informer's cache answers redeliveries without an API call.
-		Runs: s3RunLister(b, c, recvNS),
+		Engine: &engine.Engine{Tekton: tekton, Runs: s3RunLister(b, c, recvNS)},
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -431,17 +434,7 @@ func BenchmarkS3ReceiverKill(b *testing.B) {
 	n := s3EnvInt("MLPIPE_BENCH_S3_KILL_EVENTS", 400)
 	qps := s3EnvInt(envBenchQPS, 50)
 	conc := s3EnvInt(envBenchConcurrency, 32)
-	root, err := cluster.RepoRoot()
-	if err != nil {
-		b.Fatal(err)
-	}
-	dir := b.TempDir()
-	bin := filepath.Join(dir, "mlpipe-webhooks")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/mlpipe-webhooks")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("building cmd/mlpipe-webhooks: %v\n%s", err, out)
-	}
+	root, dir, bin := s3BuildWebhooks(b)
 	c := cluster.Start(b)
 	ctx := context.Background()
 	ns, err := c.CreateNamespace(ctx, "s3-bench-receiver-kill", false)
@@ -576,4 +569,21 @@ func BenchmarkS3ReceiverKill(b *testing.B) {
 		b.ReportMetric(float64(n), "objects")
 		b.ReportMetric(0, "ns/op")
 	}
+}
+
+// s3BuildWebhooks builds cmd/mlpipe-webhooks from this tree into a temporary directory and returns the repository
+// root, that directory and the binary.
+func s3BuildWebhooks(b *testing.B) (root, dir, bin string) {
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir = b.TempDir()
+	bin = filepath.Join(dir, "mlpipe-webhooks")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/mlpipe-webhooks")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("building cmd/mlpipe-webhooks: %v\n%s", err, out)
+	}
+	return root, dir, bin
 }

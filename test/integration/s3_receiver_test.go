@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/mlpipe/mlpipe/pkg/events"
+	"github.com/mlpipe/mlpipe/pkg/events/engine"
 	"github.com/mlpipe/mlpipe/pkg/receiver"
 	"github.com/mlpipe/mlpipe/test/cluster"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
@@ -58,12 +59,12 @@ func TestS3DirectReceiverExactlyOnce(t *testing.T) {
 	}
 	const token = "s3cr3t-token"
 	rc := &receiver.Receiver{
-		Routes: map[string]*receiver.Route{"/churn": {
+		Routes: map[string]*receiver.Route{"/churn": {Target: engine.Target{
 			Namespace: ns, Pipeline: "churn",
-			Filter: events.Filter{Bucket: "datasets", Prefix: "churn/", Suffix: ".csv"},
-			Auth:   events.Auth{Token: []byte(token)},
-		}},
-		Tekton: tekton, CreateTimeout: 2 * time.Second,
+			Filter:      events.Filter{Bucket: "datasets", Prefix: "churn/", Suffix: ".csv"},
+			Credentials: &engine.StaticAuth{Token: []byte(token)},
+		}}},
+		Engine: &engine.Engine{Tekton: tekton}, CreateTimeout: 2 * time.Second,
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -31,7 +31,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/mlpipe/mlpipe/pkg/events"
+	"github.com/mlpipe/mlpipe/pkg/events/engine"
 	"github.com/mlpipe/mlpipe/pkg/receiver"
 	"github.com/mlpipe/mlpipe/test/cluster"
 )
@@ -45,11 +45,11 @@ func TestS3ReceiverAWSRelays(t *testing.T) {
 	ctx := context.Background()
 	const token = "s3cr3t-token"
 	rc := &receiver.Receiver{
-		Routes: map[string]*receiver.Route{"/fraud": {
+		Routes: map[string]*receiver.Route{"/fraud": {Target: engine.Target{
 			Namespace: ns, Pipeline: "fraud",
-			Auth: events.Auth{Token: []byte(token)},
-		}},
-		Tekton: c.Tekton, CreateTimeout: 5 * time.Second,
+			Credentials: &engine.StaticAuth{Token: []byte(token)},
+		}}},
+		Engine: &engine.Engine{Tekton: c.Tekton}, CreateTimeout: 5 * time.Second,
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -343,7 +343,7 @@ func (si *s3ServedInterceptor) serve(t testing.TB, c *cluster.Cluster, qps float
 	if _, err := kube.CoreV1().Secrets(interceptorNS).Create(ctx, sec, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	ic := interceptor.New(interceptors.DefaultSecretGetter(kube.CoreV1()), nil, nil, nil)
+	ic := interceptor.New(interceptors.DefaultSecretGetter(kube.CoreV1()), nil, nil)
 	certs, err := interceptor.ManageCerts(ctx, ic, kube, tc, interceptor.TLSOptions{
 		Namespace: interceptorNS, SecretName: interceptorTLSSecret, ServiceName: generate.InterceptorService,
 	})
