@@ -550,10 +550,12 @@ spec:
 func TestCacheKeysS3InputsByContent(t *testing.T) {
 	m := storetest.Start(t)
 	m.MakeBucket(t, "data")
-	// The host points elsewhere: only the step's env reaches this MinIO.
+	// The host points elsewhere and has no keys a step would see: only the step's env (its endpoint param and the
+	// keys of its Secret, read from MLPIPE_SECRET_*) reaches this MinIO.
 	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
-	t.Setenv("AWS_ACCESS_KEY_ID", m.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", m.SecretKey)
+	t.Setenv("AWS_ACCESS_KEY_ID", "host-key-the-step-must-not-see")
+	t.Setenv("MLPIPE_SECRET_MLPIPE_S3_AWS_ACCESS_KEY_ID", m.AccessKey)
+	t.Setenv("MLPIPE_SECRET_MLPIPE_S3_AWS_SECRET_ACCESS_KEY", m.SecretKey)
 	objs := mustObjects(t, `
 apiVersion: tekton.dev/v1
 kind: Task
@@ -563,7 +565,10 @@ spec:
   steps:
   - name: read
     image: busybox
-    env: [{name: AWS_ENDPOINT_URL, value: $(params.endpoint)}]
+    env:
+    - {name: AWS_ENDPOINT_URL, value: $(params.endpoint)}
+    - {name: AWS_ACCESS_KEY_ID, valueFrom: {secretKeyRef: {name: mlpipe-s3, key: AWS_ACCESS_KEY_ID}}}
+    - {name: AWS_SECRET_ACCESS_KEY, valueFrom: {secretKeyRef: {name: mlpipe-s3, key: AWS_SECRET_ACCESS_KEY}}}
     script: echo "reading $(params.data)"
 ---
 apiVersion: tekton.dev/v1
