@@ -20,7 +20,7 @@
 #   source .dev-cluster/env     # KUBECONFIG, PATH (kubectl, tkn), AWS_*, MLPIPE_POD_S3_ENDPOINT, MLPIPE_STEP_IMAGE
 #
 # Usage: hack/dev-cluster.sh [up|down] [-node auto|real|stand-in] [-result TASK.RESULT=VALUE]... [-fail TASK]...
-#        [-namespace NS]... [-triggers] [-feature-flag KEY=VALUE]... [-minio=false] [-kserve=false]
+#        [-namespace NS]... [-triggers] [-feature-flag KEY=VALUE]... [-minio=false] [-kserve=false] [-keep-data]
 #   (no verb)  run in the foreground until Ctrl-C
 #   up         start in the background, return once ready (log: .dev-cluster/log)
 #   down       stop the background cluster and wait until it is gone

@@ -53,6 +53,7 @@ func main() {
 	envFile := flag.String("env-file", "", "file the environment is written to as export lines once ready (default DIR/env)")
 	nodeMode := flag.String("node", "auto", "real: a real kubelet runs containers (needs root and cgroups); stand-in: Pods are completed with made-up results; auto: real when this machine can")
 	withMinIO := flag.Bool("minio", true, "run MinIO (buckets datasets and models; Secret mlpipe-s3 in the namespaces)")
+	keepData := flag.Bool("keep-data", false, "keep MinIO's data (datasets, the registry and its champion) from the previous start; by default every start begins empty, as the cluster does")
 	kubelet := flag.Bool("kubelet", true, "stand-in node: complete every TaskRun's Pod as a kubelet would (otherwise Pods stay Pending)")
 	standIn := flag.Bool("stand-in-results", true, "report a stand-in value for every declared result no -result gives (evaluate passes), so pipelines wired by results run to their end")
 	triggers := flag.Bool("triggers", false, "also install Tekton Triggers' CRDs")
@@ -139,7 +140,16 @@ func main() {
 			return
 		}
 	}
-	env, stopExtras, err := startExtras(ctx, c, real, *withMinIO, filepath.Join(*dir, "minio"), namespaces)
+	minioDir := filepath.Join(*dir, "minio")
+	if !*keepData {
+		// The cluster's own state is new on every start; a registry left from an earlier one would hold a champion
+		// the first run of the walk-through must beat.
+		if err := os.RemoveAll(minioDir); err != nil {
+			log.Print(err)
+			return
+		}
+	}
+	env, stopExtras, err := startExtras(ctx, c, real, *withMinIO, minioDir, namespaces)
 	if err != nil {
 		log.Print(err)
 		return
