@@ -83,6 +83,10 @@ type Champion struct {
 	Version int
 	// Value is the champion's value of the gate metric on the candidate's test split.
 	Value float64
+	// SameModel is set when the candidate is the champion's own model (the same model.json digest, e.g. a rerun
+	// on unchanged data and params): there is nothing to beat, the comparison passes, and registering it answers
+	// the champion's version.
+	SameModel bool
 }
 
 // Input is what the gate decides on.
@@ -130,7 +134,7 @@ func Decide(in Input) (Decision, error) {
 	}
 	d.Passed = d.ThresholdPassed
 	if c := in.Champion; c != nil {
-		beats := BeatsChampion(in.Metric, in.Value, c.Value, in.MinDelta)
+		beats := c.SameModel || BeatsChampion(in.Metric, in.Value, c.Value, in.MinDelta)
 		d.ChampionPassed = &beats
 		if !beats {
 			dir := "higher"
@@ -150,10 +154,10 @@ func Decide(in Input) (Decision, error) {
 func Format(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // Results are the evaluate step's gate results for in and its decision d: metric-value, champion-value (empty
-// without a champion) and passed.
+// without a champion, and when the candidate is the champion's own model) and passed.
 func Results(in Input, d Decision) map[string]string {
 	champion := ""
-	if in.Champion != nil {
+	if in.Champion != nil && !in.Champion.SameModel {
 		champion = Format(in.Champion.Value)
 	}
 	return map[string]string{ResultMetricValue: Format(in.Value), ResultChampionValue: champion, ResultPassed: strconv.FormatBool(d.Passed)}

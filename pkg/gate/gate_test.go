@@ -94,6 +94,14 @@ func TestDecide(t *testing.T) {
 		in:          Input{Metric: "accuracy", Operator: ">=", Threshold: 0.8, Value: 0.85, Champion: champ(0.85)},
 		wantReasons: []string{"accuracy 0.85 does not beat the champion v3 (0.85) by more than min-delta 0 (higher is better)"},
 	}, {
+		name:       "the champion's own model (a rerun): nothing to beat",
+		in:         Input{Metric: "accuracy", Operator: ">=", Threshold: 0.8, Value: 0.85, Champion: &Champion{Version: 3, Value: 0.85, SameModel: true}},
+		wantPassed: true,
+	}, {
+		name:        "the champion's own model below the threshold",
+		in:          Input{Metric: "accuracy", Operator: ">=", Threshold: 0.9, Value: 0.85, Champion: &Champion{Version: 3, Value: 0.85, SameModel: true}},
+		wantReasons: []string{"accuracy 0.85 is not >= the threshold 0.9"},
+	}, {
 		name:        "better than the champion by less than min-delta",
 		in:          Input{Metric: "f1", Operator: ">", Threshold: 0.5, Value: 0.86, Champion: champ(0.85), MinDelta: 0.05},
 		wantReasons: []string{"f1 0.86 does not beat the champion v3 (0.85) by more than min-delta 0.05 (higher is better)"},

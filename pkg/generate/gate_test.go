@@ -42,6 +42,8 @@ type gateCase struct {
 	threshold string
 	value     float64
 	champion  *float64
+	// sameModel: the candidate is the champion's own model (a rerun on unchanged data and params).
+	sameModel bool
 	wantRun   bool
 }
 
@@ -70,6 +72,9 @@ var gateCases = []gateCase{
 	{name: "log-loss lower than the champion by exactly min-delta", metric: "log-loss", operator: "<=", minDelta: "0.05", threshold: "0.5", value: 0.25, champion: champ(0.3), wantRun: false},
 	{name: "log-loss lower than the champion by less than min-delta", metric: "log-loss", operator: "<=", minDelta: "0.05", threshold: "0.5", value: 0.3, champion: champ(0.32), wantRun: false},
 	{name: "log-loss above the threshold, lower than the champion", metric: "log-loss", operator: "<", minDelta: "0", threshold: "0.3", value: 0.35, champion: champ(0.6), wantRun: false},
+	{name: "the champion's own model, above the threshold", metric: "accuracy", operator: ">=", minDelta: "0", threshold: "0.8", value: 0.85, champion: champ(0.85), sameModel: true, wantRun: true},
+	{name: "the champion's own model, below a raised threshold", metric: "accuracy", operator: ">=", minDelta: "0", threshold: "0.9", value: 0.85, champion: champ(0.85), sameModel: true, wantRun: false},
+	{name: "the champion's own log-loss model, min-delta 0.05", metric: "log-loss", operator: "<=", minDelta: "0.05", threshold: "0.5", value: 0.3, champion: champ(0.3), sameModel: true, wantRun: true},
 }
 
 // TestGateFormsAgree: for each outcome of evaluate, the result form (register's when on passed) and the CEL form
@@ -141,7 +146,7 @@ func registerRuns(t *testing.T, tt gateCase, when string) bool {
 	}
 	in := mlgate.Input{Metric: tt.metric, Operator: tt.operator, Threshold: threshold, Value: tt.value, MinDelta: minDelta}
 	if tt.champion != nil {
-		in.Champion = &mlgate.Champion{Version: 1, Value: *tt.champion}
+		in.Champion = &mlgate.Champion{Version: 1, Value: *tt.champion, SameModel: tt.sameModel}
 	}
 	d, err := mlgate.Decide(in)
 	if err != nil {

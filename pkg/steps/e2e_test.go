@@ -26,6 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -115,15 +116,22 @@ func TestEndToEndChurn(t *testing.T) {
 		t.Errorf("champion = %+v", champ)
 	}
 
-	// The champion gate: the same model does not beat itself by 0.01.
-	gated := mustRun(t, "evaluate", "--dataset", dsURI, "--model", modelURI, "--threshold", "0.5",
+	// The champion's own model (a rerun on unchanged data and params) has nothing to beat, also with min-delta.
+	rerun := mustRun(t, "evaluate", "--dataset", dsURI, "--model", modelURI, "--threshold", "0.5",
+		"--out", filepath.Join(dir, "eval-rerun"), "--registry", reg, "--model-name", "churn", "--min-delta", "0.01")
+	if rerun.results["passed"] != "true" || rerun.results["champion-value"] != "" || !strings.Contains(rerun.stdout, "champion v1 is this model (same digest): nothing to beat") {
+		t.Errorf("the champion's own model: %v, want passed true and no champion-value\n%s", rerun.results, rerun.stdout)
+	}
+	// Another model.json (other bytes, other digest) that predicts exactly as the champion does: it does not beat
+	// the champion by 0.01, and a tie never beats it, also with min-delta 0.
+	same := sameModelOtherBytes(t, dir, modelURI)
+	gated := mustRun(t, "evaluate", "--dataset", dsURI, "--model", same, "--threshold", "0.5",
 		"--out", filepath.Join(dir, "eval-gated"), "--registry", reg, "--model-name", "churn", "--min-delta", "0.01")
 	if gated.results["passed"] != "false" {
-		t.Errorf("a model passed against itself with min-delta 0.01: %v\n%s", gated.results, gated.stdout)
+		t.Errorf("an equal model passed the champion with min-delta 0.01: %v\n%s", gated.results, gated.stdout)
 	}
-	tie := mustRun(t, "evaluate", "--dataset", dsURI, "--model", modelURI, "--threshold", "0.5",
+	tie := mustRun(t, "evaluate", "--dataset", dsURI, "--model", same, "--threshold", "0.5",
 		"--out", filepath.Join(dir, "eval-tie"), "--registry", reg, "--model-name", "churn")
-	// A tie never beats the champion, also with min-delta 0: the champion keeps its place.
 	if tie.results["passed"] != "false" || tie.results["champion-value"] != tie.results["metric-value"] {
 		t.Errorf("a tie with min-delta 0: %v, want passed false and champion-value = metric-value", tie.results)
 	}
@@ -216,4 +224,29 @@ func postJSON(t *testing.T, url string, body any, wantStatus int, out any) {
 	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// sameModelOtherBytes writes the model at uri (file://) again, indented: the same model with another digest.
+func sameModelOtherBytes(t *testing.T, dir, uri string) string {
+	t.Helper()
+	b, err := os.ReadFile(strings.TrimPrefix(uri, "file://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	out, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "same-model", "model.json")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return "file://" + path
 }

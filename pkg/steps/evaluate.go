@@ -165,8 +165,12 @@ type ChampionComparison struct {
 	Value float64 `json:"value"`
 	// MinDelta is the required margin.
 	MinDelta float64 `json:"minDelta"`
-	// Passed reports whether the candidate beat the champion by more than MinDelta, in the metric's direction.
+	// Passed reports whether the candidate beat the champion by more than MinDelta, in the metric's direction,
+	// or is the champion's own model.
 	Passed bool `json:"passed"`
+	// SameModel is set when the candidate is the champion's own model (the same model.json digest): a rerun on
+	// unchanged data and params. There is nothing to beat; register answers the champion's version.
+	SameModel bool `json:"sameModel,omitempty"`
 }
 
 func newEvaluateCommand() *cobra.Command {
@@ -216,7 +220,7 @@ func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) 
 func (g *Gate) input() gate.Input {
 	in := gate.Input{Metric: g.Metric, Operator: g.Operator, Threshold: g.Threshold, Value: g.Value}
 	if c := g.Champion; c != nil {
-		in.Champion, in.MinDelta = &gate.Champion{Version: c.Version, Value: c.Value}, c.MinDelta
+		in.Champion, in.MinDelta = &gate.Champion{Version: c.Version, Value: c.Value, SameModel: c.SameModel}, c.MinDelta
 	}
 	return in
 }
@@ -265,7 +269,7 @@ func Evaluate(ctx context.Context, o *EvaluateOptions, out io.Writer) (*Report, 
 	}
 	metrics := Score(m, x, y)
 	r := &Report{Metrics: *metrics, Model: modelFileURI(o.Model), ModelDigest: store.Digest(modelData), Dataset: o.Dataset}
-	if r.Gate, err = decideGate(ctx, o, metrics, m, x, y); err != nil {
+	if r.Gate, err = decideGate(ctx, o, metrics, m, r.ModelDigest, x, y); err != nil {
 		return nil, "", err
 	}
 	if r.Baseline, r.Warnings, err = evaluationWarnings(s, metrics, x, y, o.Metric); err != nil {
@@ -287,19 +291,19 @@ func Evaluate(ctx context.Context, o *EvaluateOptions, out io.Writer) (*Report, 
 
 // decideGate applies the gate (pkg/gate) to the candidate's metrics: the threshold test and, with --registry,
 // the comparison with a comparable champion.
-func decideGate(ctx context.Context, o *EvaluateOptions, metrics *Metrics, cand *Model, x [][]float64, y []int) (Gate, error) {
+func decideGate(ctx context.Context, o *EvaluateOptions, metrics *Metrics, cand *Model, candDigest string, x [][]float64, y []int) (Gate, error) {
 	g := Gate{Metric: o.Metric, Operator: o.Operator, Threshold: o.Threshold}
 	g.Value, _ = metrics.Value(o.Metric)
 	in := gate.Input{Metric: o.Metric, Operator: o.Operator, Threshold: o.Threshold, Value: g.Value, MinDelta: o.MinDelta}
 	if o.Registry != "" {
-		c, skipped, err := scoreChampion(ctx, o, x, y, cand)
+		c, skipped, err := scoreChampion(ctx, o, x, y, cand, candDigest)
 		if err != nil {
 			return Gate{}, err
 		}
 		g.ChampionSkipped = skipped
 		if c != nil {
 			g.Champion = c
-			in.Champion = &gate.Champion{Version: c.Version, Value: c.Value}
+			in.Champion = &gate.Champion{Version: c.Version, Value: c.Value, SameModel: c.SameModel}
 		}
 	}
 	d, err := gate.Decide(in)
@@ -317,8 +321,8 @@ func decideGate(ctx context.Context, o *EvaluateOptions, metrics *Metrics, cand 
 // there is no champion, and nil with the reason when the champion was trained for another label, classes or
 // feature columns: its metrics then say nothing about this data. A champion whose columns match but whose
 // numeric columns were standardised on other training data is scored on the same rows re-encoded with its own
-// means and standard deviations.
-func scoreChampion(ctx context.Context, o *EvaluateOptions, x [][]float64, y []int, cand *Model) (*ChampionComparison, string, error) {
+// means and standard deviations. A champion whose model.json has the candidate's digest is the candidate itself.
+func scoreChampion(ctx context.Context, o *EvaluateOptions, x [][]float64, y []int, cand *Model, candDigest string) (*ChampionComparison, string, error) {
 	reg, err := store.Open(ctx, o.Registry)
 	if err != nil {
 		return nil, "", fmt.Errorf("invalid --registry: %w", err)
@@ -327,14 +331,14 @@ func scoreChampion(ctx context.Context, o *EvaluateOptions, x [][]float64, y []i
 	if err != nil || ptr == nil {
 		return nil, "", err
 	}
-	champ, _, err := LoadModel(ctx, ptr.ModelURI)
+	champ, champData, err := LoadModel(ctx, ptr.ModelURI)
 	if err != nil {
 		return nil, "", fmt.Errorf("error loading the champion (v%d): %w", ptr.Version, err)
 	}
 	if why := incomparable(&champ.Schema, &cand.Schema); why != "" {
 		return nil, fmt.Sprintf("champion v%d not compared: %s; the gate decided on the threshold alone", ptr.Version, why), nil
 	}
-	c := &ChampionComparison{Version: ptr.Version, ModelURI: ptr.ModelURI, MinDelta: o.MinDelta}
+	c := &ChampionComparison{Version: ptr.Version, ModelURI: ptr.ModelURI, MinDelta: o.MinDelta, SameModel: store.Digest(champData) == candDigest}
 	c.Value, _ = Score(champ, reencode(x, cand.Schema.Columns, champ.Schema.Columns), y).Value(o.Metric)
 	return c, "", nil
 }
@@ -479,7 +483,9 @@ func printReport(out io.Writer, r *Report) {
 	_ = tw.Flush()
 	g := r.Gate
 	fmt.Fprintf(out, "\ngate: %s %s %s %s: %v\n", g.Metric, gate.Format(g.Value), g.Operator, gate.Format(g.Threshold), g.ThresholdPassed)
-	if c := g.Champion; c != nil {
+	if c := g.Champion; c != nil && c.SameModel {
+		fmt.Fprintf(out, "champion v%d is this model (same digest): nothing to beat\n", c.Version)
+	} else if c != nil {
 		fmt.Fprintf(out, "champion v%d: %s %s on this test split, beaten by more than min-delta %s: %v\n",
 			c.Version, g.Metric, gate.Format(c.Value), gate.Format(c.MinDelta), c.Passed)
 	}

@@ -17,6 +17,7 @@ limitations under the License.
 package steps
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"os"
@@ -185,7 +186,8 @@ func TestEvaluateRescoresAChampionWithOtherStandardisation(t *testing.T) {
 // reasons, in metrics.json and in its output.
 func TestEvaluateGivesEveryReason(t *testing.T) {
 	f := newGateFixture(t)
-	reg := f.register(t, "self", f.dataset, f.model)
+	// The champion predicts exactly as the candidate does but is another model.json (not the candidate itself).
+	reg := f.register(t, "self", f.dataset, sameModelOtherBytes(t, t.TempDir(), f.model))
 	ev, r := f.evaluate(t, reg, "--threshold", "0.99")
 	v := ev.results["metric-value"]
 	want := []string{
@@ -202,5 +204,33 @@ func TestEvaluateGivesEveryReason(t *testing.T) {
 	}
 	if ev.results["passed"] != "false" || r.Gate.ThresholdPassed || r.Gate.Champion == nil || r.Gate.Champion.Passed {
 		t.Errorf("gate = %+v, results %v", r.Gate, ev.results)
+	}
+}
+
+// TestRerunIsTheChampion: the same data preprocessed into another folder (another run's workspace) and trained
+// with the same params gives a byte-identical model.json, so a rerun's evaluate recognises the champion's own
+// model: the gate passes with nothing to beat, and no champion-value is written.
+func TestRerunIsTheChampion(t *testing.T) {
+	f := newGateFixture(t)
+	reg := f.register(t, "first", f.dataset, f.model)
+
+	rerun := filepath.Join(t.TempDir(), "elsewhere")
+	mustRun(t, "preprocess", "--data", repoFile(t, "examples/data/churn.csv"), "--label", "churned", "--out", filepath.Join(rerun, "dataset"))
+	model := mustRun(t, "train", "--dataset", filepath.Join(rerun, "dataset"), "--out", filepath.Join(rerun, "model")).results["model-uri"]
+	a, err := os.ReadFile(strings.TrimPrefix(f.model, "file://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(strings.TrimPrefix(model, "file://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Fatalf("the same data and params in another folder trained another model.json:\n%s\n%s", a, b)
+	}
+	ev := mustRun(t, "evaluate", "--dataset", filepath.Join(rerun, "dataset"), "--model", model, "--out", filepath.Join(rerun, "eval"),
+		"--threshold", "0.5", "--registry", reg, "--model-name", "churn", "--min-delta", "0.01")
+	if ev.results["passed"] != "true" || ev.results["champion-value"] != "" {
+		t.Errorf("rerun: passed %q, champion-value %q; want true and empty\n%s", ev.results["passed"], ev.results["champion-value"], ev.stdout)
 	}
 }

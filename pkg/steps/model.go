@@ -54,9 +54,11 @@ type Model struct {
 
 // TrainingInfo records the hyperparameters and outcome of training.
 type TrainingInfo struct {
-	// DatasetURI and DatasetDigest identify the training data.
-	DatasetURI string `json:"datasetUri"`
-	// DatasetDigest is the digest of the dataset's files.
+	// DatasetURI is where the training data was read; train no longer writes it (models of older versions have
+	// it): a workspace path differs between runs on the same data, and the model's digest, which register
+	// dedupes on and the gate recognises the champion's own model by, must not.
+	DatasetURI string `json:"datasetUri,omitempty"`
+	// DatasetDigest is the digest of the dataset's files: what identifies the training data.
 	DatasetDigest string `json:"datasetDigest"`
 	// Rows is the number of training rows.
 	Rows int `json:"rows"`

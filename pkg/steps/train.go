@@ -152,7 +152,7 @@ func Train(ctx context.Context, o *TrainOptions, log io.Writer) (*Trained, error
 		Features: s.Features,
 		Bias:     b,
 		Training: TrainingInfo{
-			DatasetURI: ds.URI(""), DatasetDigest: digest, Rows: len(rows),
+			DatasetDigest: digest, Rows: len(rows),
 			Epochs: o.Hyper.Epochs, LearningRate: o.Hyper.LearningRate, BatchSize: o.Hyper.BatchSize,
 			L2: o.Hyper.L2, Seed: o.Hyper.Seed, Loss: loss,
 		},
