@@ -18,6 +18,7 @@ package steps
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -187,7 +188,12 @@ func TestEvaluateGivesEveryReason(t *testing.T) {
 	f := newGateFixture(t)
 	reg := f.register(t, "self", f.dataset, f.model)
 	ev, r := f.evaluate(t, reg, "--threshold", "0.99")
-	v := ev.results["metric-value"]
+	// The result keeps full precision; the reasons show it with four decimals.
+	full, err := strconv.ParseFloat(ev.results["metric-value"], 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := fmt.Sprintf("%.4f", full)
 	want := []string{
 		"accuracy " + v + " is not >= the threshold 0.99",
 		"accuracy " + v + " does not beat the champion v1 (" + v + ") by more than min-delta 0 (higher is better)",
