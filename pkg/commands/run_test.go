@@ -168,7 +168,7 @@ func TestRunExitCodes(t *testing.T) {
 		{name: "succeeded, gate passed", wantCode: 0, wantOut: []string{"PipelineRun gate-", "Succeeded", "passed"}, wantNot: "alert not sent"},
 		{name: "gate failed, no webhook configured", params: []string{"-p", "passed=false"}, wantCode: 3,
 			wantOut: []string{"FAILED", "alert not sent (no webhook configured on this machine); it would say:",
-				"finished with status Succeeded; evaluation gate did not pass (accuracy = 0.8, threshold 0.9)"}},
+				"finished with status Succeeded; evaluation gate did not pass (accuracy = 0.8000, threshold 0.9)"}},
 		{name: "gate failed, webhook accepts", params: []string{"-p", "passed=false"}, env: []string{"MLPIPE_SECRET_MLPIPE_ALERT_URL=" + accept.URL},
 			wantCode: 3, wantNot: "alert not sent"},
 		{name: "gate failed, webhook refuses", params: []string{"-p", "passed=false"}, env: []string{"MLPIPE_SECRET_MLPIPE_ALERT_URL=" + refuse.URL},
@@ -375,6 +375,24 @@ func TestRunsList(t *testing.T) {
 	}
 	if len(docs) != 2 || docs[0].Overrides["label"] != "first" || docs[1].Overrides["label"] != "second" || docs[1].Params["label"] != "second" || docs[1].Status != "Succeeded" {
 		t.Errorf("runs list -o json: %+v", docs)
+	}
+}
+
+// TestRunsListMetricFormat: runs list shows gate metrics with the one rule of mlpipe's displays, four decimals.
+func TestRunsListMetricFormat(t *testing.T) {
+	state := t.TempDir()
+	for id, value := range map[string]string{"r1": "1", "r2": "0.98", "r3": "0.8354430379746836"} {
+		writeTestFile(t, filepath.Join(state, "runs", "churn", id, "run.json"),
+			`{"runID":"`+id+`","pipeline":"churn","status":"Succeeded","gate":{"task":"evaluate","metric":"accuracy","value":`+value+`,"passed":true}}`)
+	}
+	out, _, err := runCLI(t, "runs", "list", "--state-dir", state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{" accuracy=1.0000 ", " accuracy=0.9800 ", " accuracy=0.8354 "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("runs list lacks %q:\n%s", want, out)
+		}
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/mlpipe/mlpipe/pkg/commands/options"
+	"github.com/mlpipe/mlpipe/pkg/gate"
 	"github.com/mlpipe/mlpipe/pkg/localrun"
 	"github.com/spf13/cobra"
 )
@@ -94,7 +95,7 @@ every field of each run record, all effective params included.`,
 				metric, passed := "-", "-"
 				if g := r.Gate; g != nil {
 					if g.Value != nil {
-						metric = fmt.Sprintf("%s=%.4g", g.Metric, *g.Value)
+						metric = g.Metric + "=" + gate.FormatMetric(*g.Value)
 					}
 					if g.Passed != nil {
 						passed = fmt.Sprint(*g.Passed)

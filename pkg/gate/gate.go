@@ -130,7 +130,11 @@ func Decide(in Input) (Decision, error) {
 		return Decision{}, err
 	}
 	if !d.ThresholdPassed {
-		d.Reasons = append(d.Reasons, fmt.Sprintf("%s %s is not %s the threshold %s", in.Metric, Format(in.Value), in.Operator, Format(in.Threshold)))
+		v := FormatMetric(in.Value)
+		if shown, _ := strconv.ParseFloat(v, 64); passes(shown, in.Operator, in.Threshold) {
+			v = Format(in.Value) // rounded, the value would read as passing
+		}
+		d.Reasons = append(d.Reasons, fmt.Sprintf("%s %s is not %s the threshold %s", in.Metric, v, in.Operator, Format(in.Threshold)))
 	}
 	d.Passed = d.ThresholdPassed
 	if c := in.Champion; c != nil {
@@ -141,13 +145,31 @@ func Decide(in Input) (Decision, error) {
 			if LowerIsBetter(in.Metric) {
 				dir = "lower"
 			}
+			v, cv := FormatMetric(in.Value), FormatMetric(c.Value)
+			shownV, _ := strconv.ParseFloat(v, 64)
+			shownC, _ := strconv.ParseFloat(cv, 64)
+			if BeatsChampion(in.Metric, shownV, shownC, in.MinDelta) {
+				v, cv = Format(in.Value), Format(c.Value) // rounded, the values would read as beating the champion
+			}
 			d.Reasons = append(d.Reasons, fmt.Sprintf("%s %s does not beat the champion v%d (%s) by more than min-delta %s (%s is better)",
-				in.Metric, Format(in.Value), c.Version, Format(c.Value), Format(in.MinDelta), dir))
+				in.Metric, v, c.Version, cv, Format(in.MinDelta), dir))
 		}
 		d.Passed = d.Passed && beats
 	}
 	return d, nil
 }
+
+// passes is Compare for an operator Decide has already checked.
+func passes(value float64, operator string, threshold float64) bool {
+	ok, _ := Compare(value, operator, threshold)
+	return ok
+}
+
+// FormatMetric is how mlpipe shows a measured metric value to a person (the run summary, `mlpipe runs list`, the
+// report, the alert's text, the evaluate step's table and the gate's reasons): four decimals, 0.8354, 1.0000,
+// 3.0600. The bounds a user writes (threshold, min-delta) are shown as written, with Format; machine-readable
+// results and metrics.json keep full precision.
+func FormatMetric(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
 
 // Format renders a gate number as the evaluate step's results carry it: the shortest decimal that parses back
 // to the same float64, so that the CEL form reads exactly the value Decide compared.

@@ -84,7 +84,7 @@ func TestDecide(t *testing.T) {
 	}, {
 		name:        "below the threshold, no champion",
 		in:          Input{Metric: "accuracy", Operator: ">=", Threshold: 0.8, Value: 0.75},
-		wantReasons: []string{"accuracy 0.75 is not >= the threshold 0.8"},
+		wantReasons: []string{"accuracy 0.7500 is not >= the threshold 0.8"},
 	}, {
 		name:       "beats the champion",
 		in:         Input{Metric: "accuracy", Operator: ">=", Threshold: 0.8, Value: 0.9, Champion: champ(0.85), MinDelta: 0.01},
@@ -92,7 +92,7 @@ func TestDecide(t *testing.T) {
 	}, {
 		name:        "equal to the champion with min-delta 0",
 		in:          Input{Metric: "accuracy", Operator: ">=", Threshold: 0.8, Value: 0.85, Champion: champ(0.85)},
-		wantReasons: []string{"accuracy 0.85 does not beat the champion v3 (0.85) by more than min-delta 0 (higher is better)"},
+		wantReasons: []string{"accuracy 0.8500 does not beat the champion v3 (0.8500) by more than min-delta 0 (higher is better)"},
 	}, {
 		name:       "the champion's own model (a rerun): nothing to beat",
 		in:         Input{Metric: "accuracy", Operator: ">=", Threshold: 0.8, Value: 0.85, Champion: &Champion{Version: 3, Value: 0.85, SameModel: true}},
@@ -100,17 +100,17 @@ func TestDecide(t *testing.T) {
 	}, {
 		name:        "the champion's own model below the threshold",
 		in:          Input{Metric: "accuracy", Operator: ">=", Threshold: 0.9, Value: 0.85, Champion: &Champion{Version: 3, Value: 0.85, SameModel: true}},
-		wantReasons: []string{"accuracy 0.85 is not >= the threshold 0.9"},
+		wantReasons: []string{"accuracy 0.8500 is not >= the threshold 0.9"},
 	}, {
 		name:        "better than the champion by less than min-delta",
 		in:          Input{Metric: "f1", Operator: ">", Threshold: 0.5, Value: 0.86, Champion: champ(0.85), MinDelta: 0.05},
-		wantReasons: []string{"f1 0.86 does not beat the champion v3 (0.85) by more than min-delta 0.05 (higher is better)"},
+		wantReasons: []string{"f1 0.8600 does not beat the champion v3 (0.8500) by more than min-delta 0.05 (higher is better)"},
 	}, {
 		name: "below the threshold and worse than the champion: both reasons",
 		in:   Input{Metric: "accuracy", Operator: ">=", Threshold: 0.8, Value: 0.7, Champion: champ(0.9)},
 		wantReasons: []string{
-			"accuracy 0.7 is not >= the threshold 0.8",
-			"accuracy 0.7 does not beat the champion v3 (0.9) by more than min-delta 0 (higher is better)",
+			"accuracy 0.7000 is not >= the threshold 0.8",
+			"accuracy 0.7000 does not beat the champion v3 (0.9000) by more than min-delta 0 (higher is better)",
 		},
 	}, {
 		name:       "log-loss below the threshold and the champion's",
@@ -119,13 +119,25 @@ func TestDecide(t *testing.T) {
 	}, {
 		name:        "log-loss higher than the champion's",
 		in:          Input{Metric: "log-loss", Operator: "<=", Threshold: 0.5, Value: 0.45, Champion: champ(0.4)},
-		wantReasons: []string{"log-loss 0.45 does not beat the champion v3 (0.4) by more than min-delta 0 (lower is better)"},
+		wantReasons: []string{"log-loss 0.4500 does not beat the champion v3 (0.4000) by more than min-delta 0 (lower is better)"},
 	}, {
 		name: "log-loss above the threshold, champion beaten",
 		in:   Input{Metric: "log-loss", Operator: "<", Threshold: 0.3, Value: 0.35, Champion: champ(0.6)},
 		wantReasons: []string{
-			"log-loss 0.35 is not < the threshold 0.3",
+			"log-loss 0.3500 is not < the threshold 0.3",
 		},
+	}, {
+		name:        "measured values are shown with four decimals",
+		in:          Input{Metric: "accuracy", Operator: ">=", Threshold: 0.99, Value: 0.8227848101265823, Champion: champ(0.8354430379746836)},
+		wantReasons: []string{"accuracy 0.8228 is not >= the threshold 0.99", "accuracy 0.8228 does not beat the champion v3 (0.8354) by more than min-delta 0 (higher is better)"},
+	}, {
+		name:        "a value that would round onto the threshold is shown in full",
+		in:          Input{Metric: "accuracy", Operator: ">=", Threshold: 0.9, Value: 0.89996},
+		wantReasons: []string{"accuracy 0.89996 is not >= the threshold 0.9"},
+	}, {
+		name:        "values that would round to beating the champion are shown in full",
+		in:          Input{Metric: "accuracy", Operator: ">=", Threshold: 0.5, Value: 0.83546, Champion: champ(0.83544), MinDelta: 0.00005},
+		wantReasons: []string{"accuracy 0.83546 does not beat the champion v3 (0.83544) by more than min-delta 0.00005 (higher is better)"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,6 +166,14 @@ func TestDecideRefuses(t *testing.T) {
 	} {
 		if _, err := Decide(in); err == nil {
 			t.Errorf("Decide(%+v) succeeded, want an error", in)
+		}
+	}
+}
+
+func TestFormatMetric(t *testing.T) {
+	for v, want := range map[float64]string{1: "1.0000", 0.98: "0.9800", 0.8354430379746836: "0.8354", 3.06: "3.0600", 0: "0.0000", 0.99995: "1.0000"} {
+		if got := FormatMetric(v); got != want {
+			t.Errorf("FormatMetric(%v) = %q, want %q", v, got, want)
 		}
 	}
 }

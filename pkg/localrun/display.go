@@ -24,6 +24,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mlpipe/mlpipe/pkg/gate"
 )
 
 // Display renders run progress: on a terminal the run folder once, then a table redrawn in place (task, state,
@@ -222,7 +224,7 @@ func (d *Display) table(now time.Time) []string {
 
 // String is "epoch N/M loss X".
 func (p Progress) String() string {
-	return fmt.Sprintf("epoch %d/%d loss %s", p.Epoch, p.Epochs, FormatMetric(p.Loss))
+	return fmt.Sprintf("epoch %d/%d loss %s", p.Epoch, p.Epochs, gate.FormatMetric(p.Loss))
 }
 
 // progressETA is the row's progress with the estimated time left.
@@ -252,9 +254,6 @@ func FormatDuration(d time.Duration) string {
 	}
 	return d.Round(10 * time.Millisecond).String()
 }
-
-// FormatMetric is how mlpipe shows a metric value: four significant digits.
-func FormatMetric(v float64) string { return fmt.Sprintf("%.4g", v) }
 
 // TaskLog returns the log a task left, absolute: its own tasks/<task>/log.txt in the run folder or, for a task
 // restored from the cache (which runs nothing and so writes no log), the log of the run it was restored from.
@@ -307,20 +306,7 @@ func Summary(w io.Writer, res *Result) {
 		}
 	}
 	if g := res.Gate; g != nil {
-		fmt.Fprintf(w, "  gate: %s %s", g.Metric, fmtFloat(g.Value))
-		if g.Threshold != nil {
-			fmt.Fprintf(w, " (threshold %s)", fmtFloat(g.Threshold))
-		}
-		switch {
-		case g.Passed == nil:
-			fmt.Fprintf(w, ": not evaluated\n")
-		case *g.Passed:
-			fmt.Fprintf(w, ": passed\n")
-		case g.Champion != nil && !g.Champion.Passed:
-			fmt.Fprintf(w, ": FAILED: does not beat the champion v%d (%s %s) by min-delta %g\n", g.Champion.Version, g.Metric, FormatMetric(g.Champion.Value), g.Champion.MinDelta)
-		default:
-			fmt.Fprintf(w, ": FAILED\n")
-		}
+		gateSummary(w, g)
 	}
 	if res.ModelVersion != "" {
 		fmt.Fprintf(w, "  model version: %s\n", res.ModelVersion)
@@ -339,11 +325,37 @@ func Summary(w io.Writer, res *Result) {
 	}
 }
 
-func fmtFloat(f *float64) string {
-	if f == nil {
-		return "-"
+// gateSummary writes the gate's line and, under it, every reason the evaluate step gave for a failed gate and
+// why it did not compare the champion, in the step's words (metrics.json's gate.reasons and
+// gate.championSkipped).
+func gateSummary(w io.Writer, g *Gate) {
+	value := "-"
+	if g.Value != nil {
+		value = gate.FormatMetric(*g.Value)
 	}
-	return FormatMetric(*f)
+	fmt.Fprintf(w, "  gate: %s %s", g.Metric, value)
+	if g.Threshold != nil {
+		fmt.Fprintf(w, " (threshold %s)", gate.Format(*g.Threshold))
+	}
+	switch {
+	case g.Passed == nil:
+		fmt.Fprintf(w, ": not evaluated\n")
+	case *g.Passed:
+		fmt.Fprintf(w, ": passed\n")
+	default:
+		fmt.Fprintf(w, ": FAILED\n")
+		for _, why := range g.Reasons {
+			fmt.Fprintf(w, "    %s\n", why)
+		}
+		// A metrics.json written by a user's own evaluate script may record the comparison without reasons.
+		if c := g.Champion; len(g.Reasons) == 0 && c != nil && !c.Passed {
+			fmt.Fprintf(w, "    %s does not beat the champion v%d (%s) by more than min-delta %s\n",
+				g.Metric, c.Version, gate.FormatMetric(c.Value), gate.Format(c.MinDelta))
+		}
+	}
+	if g.ChampionSkipped != "" {
+		fmt.Fprintf(w, "    %s\n", g.ChampionSkipped)
+	}
 }
 
 // logTail returns the last n non-empty lines a task's steps wrote (the runner's own "=== attempt" headers

@@ -113,8 +113,8 @@ func TestDisplayPlainLines(t *testing.T) {
 	want := "run folder: " + dir + "\n" +
 		"  follow a task: tail -f " + dir + "/tasks/<task>/log.txt\n" +
 		"Running    train\n" +
-		"Progress   train 2s epoch 4/8 loss 9.47 ETA 2s\n" +
-		"Succeeded  train 4s epoch 8/8 loss 3.06\n"
+		"Progress   train 2s epoch 4/8 loss 9.4700 ETA 2s\n" +
+		"Succeeded  train 4s epoch 8/8 loss 3.0600\n"
 	if diff := cmp.Diff(want, out.String()); diff != "" {
 		t.Errorf("plain output (-want +got):\n%s", diff)
 	}
@@ -143,5 +143,91 @@ func writeLog(t *testing.T, runDir, task, text string) {
 	}
 	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSummaryGateReasons: the summary gives every reason the evaluate step wrote into metrics.json (threshold,
+// champion, both) and why it did not compare the champion, in the step's words; it no longer reads "does not
+// beat the champion" for a model that missed the threshold.
+func TestSummaryGateReasons(t *testing.T) {
+	const (
+		threshold = "accuracy 0.8228 is not >= the threshold 0.99"
+		champion  = "accuracy 0.8228 does not beat the champion v1 (0.8354) by more than min-delta 0 (higher is better)"
+		skipped   = "champion v2 not compared: its label is \"churned\", this model's \"churn\"; the gate decided on the threshold alone"
+	)
+	tests := []struct {
+		name      string
+		threshold float64
+		passed    bool
+		gate      string
+		want      string
+	}{{
+		name:      "threshold failed only",
+		threshold: 0.99,
+		gate:      `{"thresholdPassed":false,"champion":{"version":1,"value":0.7,"minDelta":0,"passed":true},"passed":false,"reasons":["` + threshold + `"]}`,
+		want:      "  gate: accuracy 0.8228 (threshold 0.99): FAILED\n    " + threshold + "\n",
+	}, {
+		name:      "champion failed only",
+		threshold: 0.75,
+		gate:      `{"thresholdPassed":true,"champion":{"version":1,"value":0.8354,"minDelta":0,"passed":false},"passed":false,"reasons":["` + champion + `"]}`,
+		want:      "  gate: accuracy 0.8228 (threshold 0.75): FAILED\n    " + champion + "\n",
+	}, {
+		name:      "both failed",
+		threshold: 0.99,
+		gate:      `{"thresholdPassed":false,"champion":{"version":1,"value":0.8354,"minDelta":0,"passed":false},"passed":false,"reasons":["` + threshold + `","` + champion + `"]}`,
+		want:      "  gate: accuracy 0.8228 (threshold 0.99): FAILED\n    " + threshold + "\n    " + champion + "\n",
+	}, {
+		name:      "champion skipped, threshold passed",
+		threshold: 0.75,
+		passed:    true,
+		gate:      `{"thresholdPassed":true,"championSkipped":"` + strings.ReplaceAll(skipped, `"`, `\"`) + `","passed":true}`,
+		want:      "  gate: accuracy 0.8228 (threshold 0.75): passed\n    " + skipped + "\n",
+	}, {
+		name:      "champion skipped, threshold failed",
+		threshold: 0.99,
+		gate:      `{"thresholdPassed":false,"championSkipped":"` + strings.ReplaceAll(skipped, `"`, `\"`) + `","passed":false,"reasons":["` + threshold + `"]}`,
+		want:      "  gate: accuracy 0.8228 (threshold 0.99): FAILED\n    " + threshold + "\n    " + skipped + "\n",
+	}, {
+		name:      "a metrics.json without reasons",
+		threshold: 0.75,
+		gate:      `{"champion":{"version":3,"value":0.83544303,"minDelta":0.01,"passed":false},"passed":false}`,
+		want:      "  gate: accuracy 0.8228 (threshold 0.75): FAILED\n    accuracy does not beat the champion v3 (0.8354) by more than min-delta 0.01\n",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			metrics := filepath.Join(dir, "metrics.json")
+			if err := os.WriteFile(metrics, []byte(`{"accuracy":0.8227848101265823,"gate":`+tt.gate+`}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			value, threshold, passed := 0.8227848101265823, tt.threshold, tt.passed
+			g := &Gate{Task: "evaluate", Metric: "accuracy", Threshold: &threshold, Value: &value, Passed: &passed}
+			readEvaluateGate(metrics, g)
+			var b strings.Builder
+			gateSummary(&b, g)
+			if diff := cmp.Diff(tt.want, b.String()); diff != "" {
+				t.Errorf("gate summary (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestSummaryThresholdOfTheRun: the summary shows the threshold the evaluate step compared with (metrics.json),
+// which `-p threshold=0.99` set, not the spec's threshold the Pipeline's annotation holds.
+func TestSummaryThresholdOfTheRun(t *testing.T) {
+	metrics := filepath.Join(t.TempDir(), "metrics.json")
+	gateJSON := `{"gate":{"metric":"accuracy","operator":">=","threshold":0.99,"value":0.8354430379746836,"thresholdPassed":false,"passed":false,` +
+		`"reasons":["accuracy 0.8354 is not >= the threshold 0.99"]}}`
+	if err := os.WriteFile(metrics, []byte(gateJSON), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	annotated, value, passed := 0.75, 0.8354430379746836, false
+	g := &Gate{Task: "evaluate", Metric: "accuracy", Threshold: &annotated, Value: &value, Passed: &passed}
+	readEvaluateGate(metrics, g)
+	var b strings.Builder
+	gateSummary(&b, g)
+	want := "  gate: accuracy 0.8354 (threshold 0.99): FAILED\n    accuracy 0.8354 is not >= the threshold 0.99\n"
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("gate summary (-want +got):\n%s", diff)
 	}
 }

@@ -196,7 +196,8 @@ type Gate struct {
 	Task string `json:"task"`
 	// Metric is the gate metric's name.
 	Metric string `json:"metric"`
-	// Threshold is the minimum value that passes.
+	// Threshold is the gate's bound: the one the evaluate step compared with (its metrics.json), else the
+	// Pipeline's annotation (the spec's threshold).
 	Threshold *float64 `json:"threshold,omitempty"`
 	// Value is the metric value, when the gate task ran.
 	Value *float64 `json:"value,omitempty"`
@@ -206,6 +207,11 @@ type Gate struct {
 	// (read from its metrics.json): a model above the threshold still fails when it does
 	// not beat the champion.
 	Champion *Champion `json:"champion,omitempty"`
+	// ChampionSkipped says why the evaluate step did not compare the registry's champion (it was trained for
+	// another label, classes or features), in the step's words; the gate then decided on the threshold alone.
+	ChampionSkipped string `json:"championSkipped,omitempty"`
+	// Reasons are the evaluate step's sentences for a failed gate, one per failed test (threshold, champion).
+	Reasons []string `json:"reasons,omitempty"`
 }
 
 // Champion is the evaluate step's comparison with the current champion model.

@@ -341,3 +341,29 @@ func specChange(a, b json.RawMessage) string {
 	}
 	return "fields " + strings.Join(fields, ", ")
 }
+
+// readEvaluateGate fills g's champion comparison, the reason a champion was not compared and the gate's
+// reasons from an evaluate metrics.json, and its threshold when the file records one: the threshold the step
+// compared with, which a run's -p threshold=... sets, where the Pipeline's annotation holds only the spec's. A
+// missing or foreign file leaves g as it is.
+func readEvaluateGate(path string, g *Gate) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	var m struct {
+		Gate struct {
+			Threshold       *float64  `json:"threshold"`
+			Champion        *Champion `json:"champion"`
+			ChampionSkipped string    `json:"championSkipped"`
+			Reasons         []string  `json:"reasons"`
+		} `json:"gate"`
+	}
+	if json.Unmarshal(data, &m) != nil {
+		return
+	}
+	if m.Gate.Threshold != nil {
+		g.Threshold = m.Gate.Threshold
+	}
+	g.Champion, g.ChampionSkipped, g.Reasons = m.Gate.Champion, m.Gate.ChampionSkipped, m.Gate.Reasons
+}

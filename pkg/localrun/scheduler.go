@@ -890,23 +890,6 @@ func (r *runner) effectiveParams() map[string]string {
 	return out
 }
 
-// readChampion returns the champion comparison recorded in an evaluate metrics.json, if any.
-func readChampion(path string) *Champion {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil
-	}
-	var m struct {
-		Gate struct {
-			Champion *Champion `json:"champion"`
-		} `json:"gate"`
-	}
-	if json.Unmarshal(data, &m) != nil {
-		return nil
-	}
-	return m.Gate.Champion
-}
-
 // summarize fills the gate, model version and metrics of a run from the
 // Pipeline's mlpipe annotations and the task results.
 func (r *runner) summarize(res *Result) {
@@ -934,7 +917,7 @@ func (r *runner) summarize(res *Result) {
 					dst := filepath.Join(r.dir, "metrics.json")
 					if copyFile(src, dst) == nil {
 						res.Metrics = dst
-						g.Champion = readChampion(dst)
+						readEvaluateGate(dst, g)
 					}
 				}
 			}

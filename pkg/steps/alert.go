@@ -34,6 +34,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlpipe/mlpipe/pkg/gate"
 	"github.com/mlpipe/mlpipe/pkg/runnerenv"
 )
 
@@ -193,7 +194,7 @@ func BuildAlert(o *AlertOptions) (*AlertMessage, error) {
 		if !*m.Passed {
 			verdict = "did not pass"
 		}
-		fmt.Fprintf(&b, "; evaluation gate %s (%s = %s, threshold %s)", verdict, o.Metric, o.Value, o.Threshold)
+		fmt.Fprintf(&b, "; evaluation gate %s (%s = %s, threshold %s)", verdict, o.Metric, shownMetric(o.Value), o.Threshold)
 		if !*m.Passed && len(m.GateReasons) > 0 {
 			fmt.Fprintf(&b, ": %s", strings.Join(m.GateReasons, "; "))
 		}
@@ -203,6 +204,16 @@ func BuildAlert(o *AlertOptions) (*AlertMessage, error) {
 	}
 	m.Text = b.String()
 	return m, nil
+}
+
+// shownMetric is a metric value as the alert's text shows it (gate.FormatMetric); the message's value field keeps
+// it as given. A value that is not a number is shown as it is.
+func shownMetric(v string) string {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil {
+		return v
+	}
+	return gate.FormatMetric(f)
 }
 
 // maxQuotedError bounds each error quoted in an alert (a chat message, not a log).

@@ -28,8 +28,8 @@ import (
 func TestBuildAlertFromTaskStatusesAndMetrics(t *testing.T) {
 	dir := t.TempDir()
 	metrics := filepath.Join(dir, "metrics.json")
-	report := `{"accuracy": 0.7, "gate": {"metric": "accuracy", "operator": ">=", "threshold": 0.9, "value": 0.7, "passed": false,
-		"reasons": ["accuracy 0.7 is not >= the threshold 0.9", "accuracy 0.7 does not beat the champion v2 (0.8) by more than min-delta 0 (higher is better)"]}}`
+	report := `{"accuracy": 0.8227848101265823, "gate": {"metric": "accuracy", "operator": ">=", "threshold": 0.9, "value": 0.8227848101265823, "passed": false,
+		"reasons": ["accuracy 0.8228 is not >= the threshold 0.9", "accuracy 0.8228 does not beat the champion v2 (0.8354) by more than min-delta 0 (higher is better)"]}}`
 	if err := os.WriteFile(metrics, []byte(report), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -45,14 +45,17 @@ func TestBuildAlertFromTaskStatusesAndMetrics(t *testing.T) {
 		o          AlertOptions
 		wantFailed []string
 		wantPassed string
-		wantText   string
+		// wantValue is the message's value field, kept as given; empty for any.
+		wantValue string
+		wantText  string
 	}{{
 		name:       "gate failed: metrics file fills value and outcome",
 		o:          AlertOptions{Status: "Completed", PipelineRun: "churn-run-1", Threshold: "0.9", TaskStatuses: []string{"train=Succeeded", "register=None"}, MetricsFile: metrics},
 		wantFailed: []string{},
 		wantPassed: "false",
-		wantText: "evaluation gate did not pass (accuracy = 0.7, threshold 0.9): accuracy 0.7 is not >= the threshold 0.9; " +
-			"accuracy 0.7 does not beat the champion v2 (0.8) by more than min-delta 0 (higher is better)",
+		wantValue:  "0.8227848101265823",
+		wantText: "evaluation gate did not pass (accuracy = 0.8228, threshold 0.9): accuracy 0.8228 is not >= the threshold 0.9; " +
+			"accuracy 0.8228 does not beat the champion v2 (0.8354) by more than min-delta 0 (higher is better)",
 	}, {
 		name:       "a task failed, no metrics yet",
 		o:          AlertOptions{Status: "Failed", PipelineRun: "churn-run-2", TaskStatuses: []string{"preprocess=Succeeded", "train=Failed", "evaluate=None"}, MetricsFile: filepath.Join(dir, "missing.json")},
@@ -84,6 +87,9 @@ func TestBuildAlertFromTaskStatusesAndMetrics(t *testing.T) {
 			}
 			if got != tt.wantPassed {
 				t.Errorf("Passed = %q, want %q", got, tt.wantPassed)
+			}
+			if tt.wantValue != "" && m.Value != tt.wantValue {
+				t.Errorf("Value = %q, want %q", m.Value, tt.wantValue)
 			}
 			if !strings.Contains(m.Text, tt.wantText) {
 				t.Errorf("Text = %q, want it to contain %q", m.Text, tt.wantText)

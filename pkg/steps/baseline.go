@@ -112,10 +112,10 @@ func evaluationWarnings(s *Schema, metrics *Metrics, x [][]float64, y []int, met
 	if !b.Beaten {
 		recalls := make([]string, len(metrics.PerClass))
 		for i, c := range metrics.PerClass {
-			recalls[i] = fmt.Sprintf("%q %.4f", c.Label, c.Recall)
+			recalls[i] = fmt.Sprintf("%q %s", c.Label, gate.FormatMetric(c.Recall))
 		}
-		warnings = append(warnings, fmt.Sprintf("%s %.4f does not beat the majority-class baseline %.4f (predicting %q for every row); recall per class: %s",
-			metric, value, b.Value, b.Class, strings.Join(recalls, ", ")))
+		warnings = append(warnings, fmt.Sprintf("%s %s does not beat the majority-class baseline %s (predicting %q for every row); recall per class: %s",
+			metric, gate.FormatMetric(value), gate.FormatMetric(b.Value), b.Class, strings.Join(recalls, ", ")))
 	}
 	perClass := map[string]int{}
 	for _, k := range y {

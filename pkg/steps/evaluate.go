@@ -460,16 +460,17 @@ func Score(m *Model, x [][]float64, y []int) *Metrics {
 func printReport(out io.Writer, r *Report) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "metric\tvalue\n")
-	fmt.Fprintf(tw, "accuracy\t%.4f\n", r.Accuracy)
-	fmt.Fprintf(tw, "precision (macro)\t%.4f\n", r.Precision)
-	fmt.Fprintf(tw, "recall (macro)\t%.4f\n", r.Recall)
-	fmt.Fprintf(tw, "f1 (macro)\t%.4f\n", r.F1)
-	fmt.Fprintf(tw, "log-loss\t%.4f\n", r.LogLoss)
+	show := gate.FormatMetric
+	fmt.Fprintf(tw, "accuracy\t%s\n", show(r.Accuracy))
+	fmt.Fprintf(tw, "precision (macro)\t%s\n", show(r.Precision))
+	fmt.Fprintf(tw, "recall (macro)\t%s\n", show(r.Recall))
+	fmt.Fprintf(tw, "f1 (macro)\t%s\n", show(r.F1))
+	fmt.Fprintf(tw, "log-loss\t%s\n", show(r.LogLoss))
 	fmt.Fprintf(tw, "rows\t%d\n", r.Rows)
 	fmt.Fprintln(tw)
 	fmt.Fprintf(tw, "class\tprecision\trecall\tf1\tsupport\n")
 	for _, c := range r.PerClass {
-		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%d\n", c.Label, c.Precision, c.Recall, c.F1, c.Support)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", c.Label, show(c.Precision), show(c.Recall), show(c.F1), c.Support)
 	}
 	fmt.Fprintln(tw)
 	fmt.Fprintf(tw, "confusion (true \\ predicted)\t%s\n", strings.Join(r.Labels, "\t"))
@@ -482,12 +483,12 @@ func printReport(out io.Writer, r *Report) {
 	}
 	_ = tw.Flush()
 	g := r.Gate
-	fmt.Fprintf(out, "\ngate: %s %s %s %s: %v\n", g.Metric, gate.Format(g.Value), g.Operator, gate.Format(g.Threshold), g.ThresholdPassed)
+	fmt.Fprintf(out, "\ngate: %s %s %s %s: %v\n", g.Metric, show(g.Value), g.Operator, gate.Format(g.Threshold), g.ThresholdPassed)
 	if c := g.Champion; c != nil && c.SameModel {
 		fmt.Fprintf(out, "champion v%d is this model (same digest): nothing to beat\n", c.Version)
 	} else if c != nil {
 		fmt.Fprintf(out, "champion v%d: %s %s on this test split, beaten by more than min-delta %s: %v\n",
-			c.Version, g.Metric, gate.Format(c.Value), gate.Format(c.MinDelta), c.Passed)
+			c.Version, g.Metric, show(c.Value), gate.Format(c.MinDelta), c.Passed)
 	}
 	if g.ChampionSkipped != "" {
 		fmt.Fprintf(out, "%s\n", g.ChampionSkipped)

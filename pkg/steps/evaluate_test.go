@@ -19,6 +19,7 @@ package steps
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -189,7 +190,12 @@ func TestEvaluateGivesEveryReason(t *testing.T) {
 	// The champion predicts exactly as the candidate does but is another model.json (not the candidate itself).
 	reg := f.register(t, "self", f.dataset, sameModelOtherBytes(t, t.TempDir(), f.model))
 	ev, r := f.evaluate(t, reg, "--threshold", "0.99")
-	v := ev.results["metric-value"]
+	// The result keeps full precision; the reasons show it with four decimals.
+	full, err := strconv.ParseFloat(ev.results["metric-value"], 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := fmt.Sprintf("%.4f", full)
 	want := []string{
 		"accuracy " + v + " is not >= the threshold 0.99",
 		"accuracy " + v + " does not beat the champion v1 (" + v + ") by more than min-delta 0 (higher is better)",

@@ -153,10 +153,10 @@ func checkDOM(t *testing.T, dom, out string) {
 		rows[n] = visibleText(m[2])
 	}
 	want := map[int][]string{
-		1: {"1 20261202-100000-0001 Failed", "1.25s", "epochs=1", "learning-rate=0.5", "9.47", "failed: threshold", "✗ threshold: log-loss 9.47 is not < 5"},
-		2: {"2 20261202-100100-0002 Succeeded", "3s", "epochs=40", "3.06", "passed", "✓ threshold: log-loss 3.06 < 5", " 1 "},
-		3: {"3 20261202-100200-0003 Failed", "2.5s", "3.2", "failed: champion", "✓ log-loss 3.2 < 5", "✗ log-loss 3.2 does not beat champion v1 (3.06)"},
-		4: {"4 20261202-100300-0004 Succeeded", "1m5s", "epochs=80", "learning-rate=0.1", "0.9", "passed", "✓ champion: beats the champion v1 (log-loss 3.06, rescored) by min-delta 0", " 2 "},
+		1: {"1 20261202-100000-0001 Failed", "1.25s", "epochs=1", "learning-rate=0.5", "9.4700", "failed: threshold", "✗ threshold: log-loss 9.4700 is not < 5"},
+		2: {"2 20261202-100100-0002 Succeeded", "3s", "epochs=40", "3.0600", "passed", "✓ threshold: log-loss 3.0600 < 5", " 1 "},
+		3: {"3 20261202-100200-0003 Failed", "2.5s", "3.2000", "failed: champion", "✓ log-loss 3.2 < 5", "✗ log-loss 3.2 does not beat champion v1 (3.06)"},
+		4: {"4 20261202-100300-0004 Succeeded", "1m5s", "epochs=80", "learning-rate=0.1", "0.9000", "passed", "✓ champion: beats the champion v1 (log-loss 3.0600, rescored) by min-delta 0", " 2 "},
 		5: {"5 20261202-100500-0005 Failed", "400ms", "learning-rate=9", "not evaluated"},
 	}
 	if len(rows) != len(want) {
@@ -172,7 +172,7 @@ func checkDOM(t *testing.T, dom, out string) {
 	for _, p := range []string{
 		"Gate: log-loss < 5", "Params common to all runs: seed=42",
 		"Metrics of run 4 (20261202-100300-0004)",
-		"cat 1 0.8 0.8889 5", "dog 0.8333 1 0.9091 5",
+		"cat 1.0000 0.8000 0.8889 5", "dog 0.8333 1.0000 0.9091 5",
 		"true \\ predicted cat dog cat 4 80% 1 20% dog 0 0% 5 100%",
 		"Legend: rows are the true class, columns the predicted class", "0 … 5 rows",
 	} {

@@ -22,6 +22,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/mlpipe/mlpipe/pkg/gate"
 	"github.com/mlpipe/mlpipe/pkg/localrun"
 )
 
@@ -70,7 +71,10 @@ type EvalGate struct {
 		MinDelta *float64 `json:"minDelta"`
 		Passed   *bool    `json:"passed"`
 	} `json:"champion"`
-	Passed *bool `json:"passed"`
+	// ChampionSkipped says, in the step's words, why the registry's champion was not compared (it was trained
+	// for another label, classes or features).
+	ChampionSkipped string `json:"championSkipped"`
+	Passed          *bool  `json:"passed"`
 	// Reasons are the step's own words for its decision, read tolerantly: a list of strings, or of objects
 	// with a message (message, reason, text or detail) and optionally passed (or ok).
 	Reasons json.RawMessage `json:"reasons"`
@@ -125,8 +129,20 @@ func gateOutcome(g *localrun.Gate, e *Evaluation) (Outcome, []Reason) {
 		eg = e.Gate
 	}
 	reasons := stepReasons(eg)
+	if len(reasons) == 0 && eg == nil {
+		for _, why := range g.Reasons {
+			reasons = append(reasons, Reason{Text: why})
+		}
+	}
 	if len(reasons) == 0 {
 		reasons = derivedReasons(g, eg)
+	}
+	skipped := g.ChampionSkipped
+	if eg != nil {
+		skipped = eg.ChampionSkipped
+	}
+	if skipped != "" {
+		reasons = append(reasons, Reason{Text: skipped})
 	}
 	switch {
 	case *g.Passed:
@@ -195,9 +211,9 @@ func derivedReasons(g *localrun.Gate, eg *EvalGate) []Reason {
 		if op == "" {
 			op = "vs"
 		}
-		text := fmt.Sprintf("threshold: %s %s %s %s", metric, localrun.FormatMetric(*eg.Value), op, localrun.FormatMetric(*eg.Threshold))
+		text := fmt.Sprintf("threshold: %s %s %s %s", metric, gate.FormatMetric(*eg.Value), op, gate.Format(*eg.Threshold))
 		if !*eg.ThresholdPassed {
-			text = fmt.Sprintf("threshold: %s %s is not %s %s", metric, localrun.FormatMetric(*eg.Value), op, localrun.FormatMetric(*eg.Threshold))
+			text = fmt.Sprintf("threshold: %s %s is not %s %s", metric, gate.FormatMetric(*eg.Value), op, gate.Format(*eg.Threshold))
 		}
 		out = append(out, Reason{Passed: boolPtr(*eg.ThresholdPassed), Text: text})
 	}
@@ -227,7 +243,7 @@ func derivedReasons(g *localrun.Gate, eg *EvalGate) []Reason {
 			verb = "does not beat"
 		}
 		out = append(out, Reason{Passed: boolPtr(c.passed), Text: fmt.Sprintf("champion: %s the champion v%d (%s %s%s) by min-delta %s",
-			verb, c.version, metric, localrun.FormatMetric(c.value), source, localrun.FormatMetric(c.minDelta))})
+			verb, c.version, metric, gate.FormatMetric(c.value), source, gate.Format(c.minDelta))})
 	}
 	return out
 }

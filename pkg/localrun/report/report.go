@@ -31,6 +31,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/mlpipe/mlpipe/pkg/gate"
 	"github.com/mlpipe/mlpipe/pkg/localrun"
 )
 
@@ -257,7 +258,7 @@ func gateRule(rows []*run) string {
 		if op == "" {
 			op = "vs"
 		}
-		return g.Metric + " " + op + " " + localrun.FormatMetric(*g.Threshold)
+		return g.Metric + " " + op + " " + gate.Format(*g.Threshold)
 	}
 	return ""
 }
@@ -338,7 +339,7 @@ func fmtPtr(f *float64) string {
 	if f == nil {
 		return "-"
 	}
-	return localrun.FormatMetric(*f)
+	return gate.FormatMetric(*f)
 }
 
 func fmtInt(i *int) string {

@@ -104,12 +104,12 @@ func TestWritePage(t *testing.T) {
 	}
 	for _, want := range []string{
 		`<tr id="run-1"><td class="num">1</td>`, `<tr id="run-3"><td class="num">3</td>`,
-		`<td class="num">0.8354</td>`, `<td class="num">0.8228</td>`, `<td class="num">0.62</td>`,
+		`<td class="num">0.8354</td>`, `<td class="num">0.8228</td>`, `<td class="num">0.6200</td>`,
 		`<td class="num">810ms</td>`, `<td class="num">15.49s</td>`, `<td class="num">2m3s</td>`,
 		`<code>epochs=5</code>`, `Params common to all runs: <code>seed=42</code>`,
 		"failed: champion", "✓ threshold: accuracy 0.8228 &gt;= 0.75",
 		"✗ champion: does not beat the champion v1 (accuracy 0.8354, rescored) by min-delta 0",
-		"✗ threshold: accuracy 0.62 is not &gt;= 0.75",
+		"✗ threshold: accuracy 0.6200 is not &gt;= 0.75",
 		"Gate: accuracy &gt;= 0.75",
 		"<h2>Metrics of run 2 (r2)</h2>",
 		`<tr><td>yes</td><td class="num">0.7143</td><td class="num">0.6522</td><td class="num">0.6818</td><td class="num">23</td></tr>`,
@@ -221,7 +221,12 @@ func TestGateOutcome(t *testing.T) {
 		name:    "reasons of an unknown shape are left out",
 		eval:    `{"gate":{"metric":"accuracy","operator":">=","threshold":0.75,"value":0.82,"thresholdPassed":true,"reasons":{"x":1},"champion":{"version":1,"value":0.83,"minDelta":0.01,"passed":false}}}`,
 		want:    OutcomeChampion,
-		reasons: []string{"✓ threshold: accuracy 0.82 >= 0.75", "✗ champion: does not beat the champion v1 (accuracy 0.83) by min-delta 0.01"},
+		reasons: []string{"✓ threshold: accuracy 0.8200 >= 0.75", "✗ champion: does not beat the champion v1 (accuracy 0.8300) by min-delta 0.01"},
+	}, {
+		name:    "champion not compared",
+		eval:    `{"gate":{"thresholdPassed":false,"championSkipped":"champion v2 not compared: its classes are a, b, this model's no, yes; the gate decided on the threshold alone","reasons":["accuracy 0.8200 is not >= the threshold 0.9"]}}`,
+		want:    OutcomeThreshold,
+		reasons: []string{"• accuracy 0.8200 is not >= the threshold 0.9", "• champion v2 not compared: its classes are a, b, this model's no, yes; the gate decided on the threshold alone"},
 	}, {
 		name:    "no metrics.json",
 		want:    OutcomeFailed,
