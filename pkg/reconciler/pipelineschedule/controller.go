@@ -77,6 +77,12 @@ func RunIndexers() cache.Indexers {
 	return cache.Indexers{ScheduleIndex: byLabel(resources.ScheduleLabel), PipelineIndex: byLabel(policy.PipelineLabel)}
 }
 
+// RunTransform is the PipelineRun cache's transform: it keeps only what the reconciler reads (owner, the
+// scheduled-time annotation, start and completion times, conditions), so thousands of runs stay cheap to cache.
+func RunTransform() cache.TransformFunc {
+	return policy.SlimRun(resources.ScheduledTimeAnnotation)
+}
+
 // Options configure the controller.
 type Options struct {
 	// StatusSyncPeriod: see Reconciler.StatusSyncPeriod.
@@ -93,9 +99,7 @@ func NewController(opts Options, clk clock.PassiveClock) injection.ControllerCon
 		logger := logging.FromContext(ctx)
 		schedules := scheduleinformer.Get(ctx)
 		runs := filteredruninformer.Get(ctx, RunSelector)
-		// Keep only what the reconciler reads (owner, slot annotation, times, conditions): thousands
-		// of runs stay cheap to cache.
-		if err := runs.Informer().SetTransform(policy.SlimRun(resources.ScheduledTimeAnnotation)); err != nil {
+		if err := runs.Informer().SetTransform(RunTransform()); err != nil {
 			logger.Fatalw("error setting the PipelineRun transform", "error", err)
 		}
 		if err := runs.Informer().AddIndexers(RunIndexers()); err != nil {
