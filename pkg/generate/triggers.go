@@ -80,7 +80,7 @@ func newTriggersData(p *spec.MLPipeline) *TriggersData {
 		ConcurrencyPolicy: s3.ConcurrencyPolicy,
 		ListenerName:      n + "-s3", TriggerName: n + "-s3", BindingName: n + "-s3", TemplateName: n + "-s3",
 		ServiceAccount: n + "-s3-listener", SecretName: n + "-s3-webhook", SecretReader: n + "-s3-webhook-reader",
-		ClusterBindingName:   strings.Trim(events.NameFor(strings.TrimSuffix(p.Metadata.Namespace+"-"+n, "-"), "s3-listener", p.Metadata.Namespace+"/"+n), "-"),
+		ClusterBindingName:   events.NameFor(p.Metadata.Namespace+"-"+n, "s3-listener", p.Metadata.Namespace+"/"+n),
 		InterceptorName:      InterceptorName,
 		InterceptorNamespace: InterceptorNamespace, InterceptorService: InterceptorService,
 		InterceptorServiceAccount: InterceptorServiceAccount,

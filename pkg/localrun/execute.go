@@ -34,6 +34,7 @@ import (
 	"github.com/tektoncd/pipeline/pkg/result"
 	"github.com/tektoncd/pipeline/pkg/termination"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/clock"
 
 	"github.com/mlpipe/mlpipe/pkg/clusteraccess"
 )
@@ -293,8 +294,8 @@ func (r *runner) attempt(ctx context.Context, j *job, ts *v1.TaskSpec, d taskDir
 	_ = os.MkdirAll(termDir, 0o755)
 
 	if t := j.tr.Spec.Timeout; t != nil && t.Duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, t.Duration, errTaskTimeout)
+		var cancel func()
+		ctx, cancel = withClockTimeout(ctx, r.clk, t.Duration, errTaskTimeout)
 		defer cancel()
 	}
 	steps, err := v1.MergeStepsWithStepTemplate(ts.StepTemplate, ts.Steps)
@@ -430,11 +431,22 @@ func (r *runner) runStep(ctx context.Context, step v1.Step, idx int, d taskDirs,
 		}
 	}
 	if step.Timeout != nil && step.Timeout.Duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, step.Timeout.Duration, errTaskTimeout)
+		var cancel func()
+		ctx, cancel = withClockTimeout(ctx, r.clk, step.Timeout.Duration, errTaskTimeout)
 		defer cancel()
 	}
-	return runProcessGroup(ctx, argv, env, dir, logf)
+	return runProcessGroup(ctx, r.clk, argv, env, dir, logf)
+}
+
+// withClockTimeout is context.WithTimeoutCause on clk: the returned context is cancelled with cause once d
+// has passed on clk (a fake clock in tests), or when cancel is called.
+func withClockTimeout(ctx context.Context, clk clock.WithDelayedExecution, d time.Duration, cause error) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	t := clk.AfterFunc(d, func() { cancel(cause) })
+	return ctx, func() {
+		t.Stop()
+		cancel(context.Canceled)
+	}
 }
 
 // stepArgv resolves what a step executes: a script (its shebang, else sh -e),
@@ -589,10 +601,10 @@ func interpreterOf(script string) (interp string, viaEnv bool) {
 }
 
 // runProcessGroup runs argv with Setpgid; when ctx ends it sends SIGTERM and,
-// after a second, SIGKILL to the whole group, and it always reaps leftover
+// after a second on clk, SIGKILL to the whole group, and it always reaps leftover
 // children of the group once the leader exits (a container's processes end
 // with it).
-func runProcessGroup(ctx context.Context, argv, env []string, dir string, out *os.File) (int, error) {
+func runProcessGroup(ctx context.Context, clk clock.Clock, argv, env []string, dir string, out *os.File) (int, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = env, dir, out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -607,12 +619,14 @@ func runProcessGroup(ctx context.Context, argv, env []string, dir string, out *o
 	case err = <-waited:
 	case <-ctx.Done():
 		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		grace := clk.NewTimer(time.Second)
 		select {
 		case err = <-waited:
-		case <-time.After(time.Second):
+		case <-grace.C():
 			_ = syscall.Kill(-pgid, syscall.SIGKILL)
 			err = <-waited
 		}
+		grace.Stop()
 	}
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	if err == nil {

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"k8s.io/utils/clock"
 )
 
 // TaskStatus is the outcome of one PipelineTask as mlpipe reports it.
@@ -96,8 +97,10 @@ type Options struct {
 	Events func(Event)
 	// Log receives diagnostic lines (cache decisions, retries); nil discards them.
 	Log io.Writer
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Clock is where every time the runner reads or waits for comes from: start and completion times,
+	// the TaskRun, step and PipelineRun timeouts, and the grace period between SIGTERM and SIGKILL of a
+	// step's process group. nil means the wall clock (clock.RealClock); tests pass a FakeClock and step it.
+	Clock clock.WithDelayedExecution
 }
 
 // Event reports a task's state change to a display.

@@ -33,6 +33,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	testclock "k8s.io/utils/clock/testing"
 
 	"github.com/mlpipe/mlpipe/pkg/store/storetest"
 )
@@ -229,59 +230,164 @@ func TestRunRetries(t *testing.T) {
 	}
 }
 
-func TestRunTimeoutKillsProcessGroup(t *testing.T) {
+// t0 is the fake clocks' start.
+var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+
+// runResult is what Run returned in a goroutine.
+type runResult struct {
+	res *Result
+	err error
+}
+
+// startOnFakeClock starts Run on a fake clock at t0 and returns the clock and Run's answer; the run waits for
+// the test to step the clock for every timeout.
+func startOnFakeClock(t *testing.T, objs *Objects, opts Options) (*testclock.FakeClock, <-chan runResult) {
+	t.Helper()
+	fc := testclock.NewFakeClock(t0)
+	opts.Clock = fc
+	done := make(chan runResult, 1)
+	go func() {
+		res, err := Run(context.Background(), objs.Pipeline, objs.Tasks, opts)
+		done <- runResult{res, err}
+	}()
+	return fc, done
+}
+
+// waitFor polls cond; the limit only stops a broken test from hanging, it decides nothing about timing.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for limit := time.Now().Add(time.Minute); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(limit) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+	}
+}
+
+// childPid waits until the step wrote its background child's pid to file and returns it.
+func childPid(t *testing.T, file string) int {
+	t.Helper()
+	var pid int
+	waitFor(t, "the step to start its child", func() bool {
+		b, err := os.ReadFile(file)
+		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil && pid > 0
+	})
+	return pid
+}
+
+func runDone(t *testing.T, done <-chan runResult) *Result {
+	t.Helper()
+	var got runResult
+	waitFor(t, "the run to end", func() bool {
+		select {
+		case got = <-done:
+			return true
+		default:
+			return false
+		}
+	})
+	if got.err != nil {
+		t.Fatal(got.err)
+	}
+	return got.res
+}
+
+func stillRunning(t *testing.T, done <-chan runResult) {
+	t.Helper()
+	select {
+	case got := <-done:
+		t.Fatalf("the run ended before its timeout: %+v", got.res)
+	default:
+	}
+}
+
+// childGone waits until the step's background child has been killed with its process group.
+func childGone(t *testing.T, pid int) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("child sleep (pid %d) to be killed with its process group", pid), func() bool { return syscall.Kill(pid, 0) != nil })
+}
+
+// TestRunTaskTimeoutOnClock: a pipeline task's timeout (10m) is measured on Options.Clock: the run waits until
+// the fake clock has moved 10 minutes, then fails the task TimedOut, kills the step's whole process group
+// (its background child too) and still runs finally, which sees the status Failed.
+func TestRunTaskTimeoutOnClock(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	objs := singleTask(t, `sleep 60 & echo $! > "$(params.state)"; wait`, "timeout: 1s")
+	objs := singleTask(t, `sleep 60 & echo $! > "$(params.state)"; wait`, "timeout: 10m")
 	opts := testOptions(t)
 	opts.Params = map[string]string{"state": pidFile}
-	start := time.Now()
-	res, err := Run(context.Background(), objs.Pipeline, objs.Tasks, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if el := time.Since(start); el > 10*time.Second {
-		t.Errorf("run took %s, want about 1s", el)
-	}
+	fc, done := startOnFakeClock(t, objs, opts)
+	pid := childPid(t, pidFile)
+	stillRunning(t, done)
+	fc.Step(10 * time.Minute)
+	res := runDone(t, done)
 	got := res.Task("t")
 	if got.Status != StatusFailed || got.Reason != string(v1.TaskRunReasonTimedOut) {
 		t.Errorf("t = %s/%s, want Failed/%s", got.Status, got.Reason, v1.TaskRunReasonTimedOut)
 	}
+	if want := `failed to finish within "10m0s"`; !strings.Contains(got.Message, want) {
+		t.Errorf("t message %q, want it to contain %s", got.Message, want)
+	}
+	if !got.Started.Equal(t0) || !got.Finished.Equal(t0.Add(10*time.Minute)) {
+		t.Errorf("t ran %s to %s, want %s to %s (the fake clock)", got.Started, got.Finished, t0, t0.Add(10*time.Minute))
+	}
 	if r := res.Task("report").Results["out"]; r != "Failed" {
 		t.Errorf("finally saw $(tasks.t.status) = %q, want Failed", r)
 	}
-	b, err := os.ReadFile(pidFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	if pid <= 0 {
-		t.Fatalf("bad pid %q", b)
-	}
-	deadline := time.Now().Add(3 * time.Second)
-	for syscall.Kill(pid, 0) == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("child sleep (pid %d) survived the timeout", pid)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	childGone(t, pid)
 }
 
-func TestRunPipelineTimeout(t *testing.T) {
+// TestRunPipelineTimeoutOnClock: the PipelineRun's timeouts.pipeline (30m) is measured on Options.Clock: once
+// the fake clock passes it, the running task is cancelled (TaskRunCancelled), its process group killed, and the
+// run ends Failed/PipelineRunTimeout at the clock's time.
+func TestRunPipelineTimeoutOnClock(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	objs := singleTask(t, `sleep 60 & echo $! > "$(params.state)"; wait`, "")
 	opts := testOptions(t)
 	opts.Params = map[string]string{"state": pidFile}
-	opts.Timeouts = &v1.TimeoutFields{Pipeline: &metav1.Duration{Duration: time.Second}}
-	res, err := Run(context.Background(), objs.Pipeline, objs.Tasks, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	opts.Timeouts = &v1.TimeoutFields{Pipeline: &metav1.Duration{Duration: 30 * time.Minute}}
+	fc, done := startOnFakeClock(t, objs, opts)
+	pid := childPid(t, pidFile)
+	// Two timers wait on the clock: the TaskRun's timeout (the 60m default) and the pipeline's deadline.
+	waitFor(t, "the runner to wait for the pipeline deadline", func() bool { return fc.Waiters() == 2 })
+	stillRunning(t, done)
+	fc.Step(31 * time.Minute)
+	res := runDone(t, done)
 	if res.Status != "Failed" || res.Reason != string(v1.PipelineRunReasonTimedOut) {
 		t.Errorf("run = %s/%s, want Failed/%s", res.Status, res.Reason, v1.PipelineRunReasonTimedOut)
 	}
 	if got := res.Task("t"); got.Reason != string(v1.TaskRunReasonCancelled) {
 		t.Errorf("t reason = %s, want %s", got.Reason, v1.TaskRunReasonCancelled)
 	}
+	if !res.Started.Equal(t0) || !res.Finished.Equal(t0.Add(31*time.Minute)) {
+		t.Errorf("run %s to %s, want %s to %s (the fake clock)", res.Started, res.Finished, t0, t0.Add(31*time.Minute))
+	}
+	childGone(t, pid)
+}
+
+// TestRunKillGraceOnClock: a step that ignores SIGTERM is sent SIGKILL one second (on Options.Clock) after its
+// timeout; until the clock moves that second its process group lives on.
+func TestRunKillGraceOnClock(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	objs := singleTask(t, `trap '' TERM; sleep 60 & echo $! > "$(params.state)"; wait`, "timeout: 10m")
+	opts := testOptions(t)
+	opts.Params = map[string]string{"state": pidFile}
+	fc, done := startOnFakeClock(t, objs, opts)
+	pid := childPid(t, pidFile)
+	// The task's timeout and the pipeline's 60m deadline wait on the clock.
+	waitFor(t, "the task timeout and the pipeline deadline", func() bool { return fc.Waiters() == 2 })
+	fc.Step(10 * time.Minute)
+	// The task timeout fired; the pipeline deadline and the SIGKILL grace wait.
+	waitFor(t, "the SIGKILL grace timer", func() bool { return fc.Waiters() == 2 })
+	if err := syscall.Kill(pid, 0); err != nil {
+		t.Fatalf("child (pid %d) died before the grace period: %v (it ignores SIGTERM)", pid, err)
+	}
+	stillRunning(t, done)
+	fc.Step(time.Second)
+	res := runDone(t, done)
+	if got := res.Task("t"); got.Status != StatusFailed || got.Reason != string(v1.TaskRunReasonTimedOut) {
+		t.Errorf("t = %s/%s, want Failed/%s", got.Status, got.Reason, v1.TaskRunReasonTimedOut)
+	}
+	childGone(t, pid)
 }
 
 func TestRunResultTooLarge(t *testing.T) {

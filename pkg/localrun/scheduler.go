@@ -47,6 +47,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 	"knative.dev/pkg/apis"
 )
 
@@ -54,17 +55,11 @@ import (
 // result reference, a missing or unknown param); nothing was executed or recorded.
 var ErrInvalid = errors.New("pipeline cannot run")
 
-// passiveClock adapts a func() time.Time to k8s.io/utils/clock.PassiveClock.
-type passiveClock struct{ now func() time.Time }
-
-func (c passiveClock) Now() time.Time                  { return c.now() }
-func (c passiveClock) Since(t time.Time) time.Duration { return c.now().Sub(t) }
-
 // runner holds the state of one local PipelineRun.
 type runner struct {
 	ctx    context.Context
 	opts   Options
-	clk    passiveClock
+	clk    clock.WithDelayedExecution
 	logger *zap.SugaredLogger
 	log    io.Writer
 
@@ -114,8 +109,8 @@ func Run(ctx context.Context, p *v1.Pipeline, tasks []*v1.Task, opts Options) (*
 }
 
 func newRunner(ctx context.Context, p *v1.Pipeline, tasks []*v1.Task, opts Options) (*runner, error) {
-	if opts.Now == nil {
-		opts.Now = time.Now
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
 	}
 	if opts.Parallel <= 0 {
 		opts.Parallel = 4
@@ -136,7 +131,7 @@ func newRunner(ctx context.Context, p *v1.Pipeline, tasks []*v1.Task, opts Optio
 	r := &runner{
 		ctx:              ctx,
 		opts:             opts,
-		clk:              passiveClock{now: opts.Now},
+		clk:              opts.Clock,
 		logger:           zap.NewNop().Sugar(),
 		log:              opts.Log,
 		tasks:            map[string]*v1.Task{},
@@ -622,10 +617,11 @@ func (r *runner) run() (*Result, error) {
 			r.markSkipped(facts)
 			break
 		}
+		deadline := r.nextDeadline()
 		select {
 		case f := <-r.done:
 			r.finish(f)
-		case <-r.nextDeadline():
+		case <-deadline.C():
 		case <-r.ctx.Done():
 			if !cancelled {
 				cancelled = true
@@ -635,6 +631,7 @@ func (r *runner) run() (*Result, error) {
 			f := <-r.done
 			r.finish(f)
 		}
+		deadline.Stop()
 	}
 	return r.complete(cond)
 }
@@ -681,8 +678,9 @@ func (r *runner) enforceTimeouts() {
 	}
 }
 
-// nextDeadline fires when the next PipelineRun-level timeout elapses.
-func (r *runner) nextDeadline() <-chan time.Time {
+// nextDeadline is a timer on r.clk that fires when the next PipelineRun-level timeout elapses; with no
+// deadline ahead its channel is nil (it never fires). The caller stops it.
+func (r *runner) nextDeadline() deadlineTimer {
 	start := r.pr.Status.StartTime.Time
 	var deadlines []time.Time
 	if d := r.pr.PipelineTimeout(r.ctx); d != 0 {
@@ -702,9 +700,27 @@ func (r *runner) nextDeadline() <-chan time.Time {
 		}
 	}
 	if soonest < 0 {
+		return deadlineTimer{}
+	}
+	return deadlineTimer{r.clk.NewTimer(soonest + 10*time.Millisecond)}
+}
+
+// deadlineTimer is a clock.Timer that may be absent (never fires).
+type deadlineTimer struct{ t clock.Timer }
+
+// C is the timer's channel, nil without a timer.
+func (d deadlineTimer) C() <-chan time.Time {
+	if d.t == nil {
 		return nil
 	}
-	return time.After(soonest + 10*time.Millisecond)
+	return d.t.C()
+}
+
+// Stop releases the timer.
+func (d deadlineTimer) Stop() {
+	if d.t != nil {
+		d.t.Stop()
+	}
 }
 
 // finish records a TaskRun's outcome in its TaskRun status, like the TaskRun

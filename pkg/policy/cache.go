@@ -27,10 +27,11 @@ import (
 // started by hand is seen once Tekton's controller has labelled it.
 const RunSelector = PipelineLabel
 
-// SlimRun returns an informer transform that keeps of a PipelineRun only what the policy and dedup checks read:
-// name, namespace, UID, resource version, creation and deletion time, labels, the annotations named in keep,
-// spec.pipelineRef, spec.status and the status conditions (done, cancelled). Thousands of runs of other
-// Pipelines then cost little memory in the cache.
+// SlimRun returns an informer transform that keeps of a PipelineRun only what the policy and dedup checks and
+// the schedule reconciler read: name, namespace, UID, resource version, generation, creation and deletion time,
+// labels, owner references, the annotations named in keep, spec.pipelineRef, spec.status, the status conditions
+// (done, cancelled) and the start and completion times. Thousands of runs of other Pipelines then cost little
+// memory in the cache.
 func SlimRun(keep ...string) cache.TransformFunc {
 	return func(obj any) (any, error) {
 		run, ok := obj.(*v1.PipelineRun)
@@ -40,8 +41,9 @@ func SlimRun(keep ...string) cache.TransformFunc {
 		slim := &v1.PipelineRun{
 			TypeMeta: run.TypeMeta,
 			ObjectMeta: metav1.ObjectMeta{
-				Name: run.Name, Namespace: run.Namespace, UID: run.UID, ResourceVersion: run.ResourceVersion,
+				Name: run.Name, Namespace: run.Namespace, UID: run.UID, ResourceVersion: run.ResourceVersion, Generation: run.Generation,
 				CreationTimestamp: run.CreationTimestamp, DeletionTimestamp: run.DeletionTimestamp, Labels: run.Labels,
+				OwnerReferences: run.OwnerReferences,
 			},
 			Spec: v1.PipelineRunSpec{PipelineRef: run.Spec.PipelineRef, Status: run.Spec.Status},
 		}
@@ -54,6 +56,8 @@ func SlimRun(keep ...string) cache.TransformFunc {
 			}
 		}
 		slim.Status.Conditions = run.Status.Conditions
+		slim.Status.StartTime = run.Status.StartTime
+		slim.Status.CompletionTime = run.Status.CompletionTime
 		return slim, nil
 	}
 }

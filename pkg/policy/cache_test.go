@@ -30,19 +30,21 @@ import (
 func TestSlimRun(t *testing.T) {
 	now := metav1.Now()
 	done := apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionTrue}
+	owner := metav1.OwnerReference{APIVersion: "mlpipe.dev/v1alpha1", Kind: "PipelineSchedule", Name: "nightly", UID: "s1"}
 	run := &v1.PipelineRun{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: "churn-s3-ea355037ff69652c", Namespace: "ml", UID: "u1", ResourceVersion: "7", CreationTimestamp: now,
-			Labels:        map[string]string{PipelineLabel: "churn"},
-			Annotations:   map[string]string{"mlpipe.dev/s3-dedup-key": "d", "kubectl.kubernetes.io/last-applied-configuration": "{...}"},
-			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}},
+			Name: "churn-s3-ea355037ff69652c", Namespace: "ml", UID: "u1", ResourceVersion: "7", Generation: 2, CreationTimestamp: now,
+			OwnerReferences: []metav1.OwnerReference{owner},
+			Labels:          map[string]string{PipelineLabel: "churn"},
+			Annotations:     map[string]string{"mlpipe.dev/s3-dedup-key": "d", "kubectl.kubernetes.io/last-applied-configuration": "{...}"},
+			ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: "kubectl"}},
 		},
 		Spec: v1.PipelineRunSpec{
 			PipelineRef: &v1.PipelineRef{Name: "churn"}, Status: v1.PipelineRunSpecStatusCancelledRunFinally,
 			Params: v1.Params{{Name: "data-uri", Value: *v1.NewStructuredValues("s3://datasets/churn/train.csv")}},
 		},
 		Status: v1.PipelineRunStatus{Status: duckv1.Status{Conditions: duckv1.Conditions{done}},
-			PipelineRunStatusFields: v1.PipelineRunStatusFields{ChildReferences: []v1.ChildStatusReference{{Name: "tr"}}}},
+			PipelineRunStatusFields: v1.PipelineRunStatusFields{StartTime: &now, CompletionTime: &now, ChildReferences: []v1.ChildStatusReference{{Name: "tr"}}}},
 	}
 	got, err := SlimRun("mlpipe.dev/s3-dedup-key")(run)
 	if err != nil {
@@ -50,12 +52,14 @@ func TestSlimRun(t *testing.T) {
 	}
 	want := &v1.PipelineRun{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: "churn-s3-ea355037ff69652c", Namespace: "ml", UID: "u1", ResourceVersion: "7", CreationTimestamp: now,
-			Labels:      map[string]string{PipelineLabel: "churn"},
-			Annotations: map[string]string{"mlpipe.dev/s3-dedup-key": "d"},
+			Name: "churn-s3-ea355037ff69652c", Namespace: "ml", UID: "u1", ResourceVersion: "7", Generation: 2, CreationTimestamp: now,
+			OwnerReferences: []metav1.OwnerReference{owner},
+			Labels:          map[string]string{PipelineLabel: "churn"},
+			Annotations:     map[string]string{"mlpipe.dev/s3-dedup-key": "d"},
 		},
-		Spec:   v1.PipelineRunSpec{PipelineRef: &v1.PipelineRef{Name: "churn"}, Status: v1.PipelineRunSpecStatusCancelledRunFinally},
-		Status: v1.PipelineRunStatus{Status: duckv1.Status{Conditions: duckv1.Conditions{done}}},
+		Spec: v1.PipelineRunSpec{PipelineRef: &v1.PipelineRef{Name: "churn"}, Status: v1.PipelineRunSpecStatusCancelledRunFinally},
+		Status: v1.PipelineRunStatus{Status: duckv1.Status{Conditions: duckv1.Conditions{done}},
+			PipelineRunStatusFields: v1.PipelineRunStatusFields{StartTime: &now, CompletionTime: &now}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("SlimRun (-want +got):\n%s", diff)

@@ -26,7 +26,6 @@ import (
 	scheduleinformer "github.com/mlpipe/mlpipe/pkg/client/injection/informers/mlpipe/v1alpha1/pipelineschedule"
 	"github.com/mlpipe/mlpipe/pkg/policy"
 	"github.com/mlpipe/mlpipe/pkg/reconciler/pipelineschedule/resources"
-	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	pipelineclient "github.com/tektoncd/pipeline/pkg/client/injection/client"
 	filteredruninformer "github.com/tektoncd/pipeline/pkg/client/injection/informers/pipeline/v1/pipelinerun/filtered"
 	corev1 "k8s.io/api/core/v1"
@@ -78,6 +77,12 @@ func RunIndexers() cache.Indexers {
 	return cache.Indexers{ScheduleIndex: byLabel(resources.ScheduleLabel), PipelineIndex: byLabel(policy.PipelineLabel)}
 }
 
+// RunTransform is the PipelineRun cache's transform: it keeps only what the reconciler reads (owner, the
+// scheduled-time annotation, start and completion times, conditions), so thousands of runs stay cheap to cache.
+func RunTransform() cache.TransformFunc {
+	return policy.SlimRun(resources.ScheduledTimeAnnotation)
+}
+
 // Options configure the controller.
 type Options struct {
 	// StatusSyncPeriod: see Reconciler.StatusSyncPeriod.
@@ -94,8 +99,7 @@ func NewController(opts Options, clk clock.PassiveClock) injection.ControllerCon
 		logger := logging.FromContext(ctx)
 		schedules := scheduleinformer.Get(ctx)
 		runs := filteredruninformer.Get(ctx, RunSelector)
-		// Keep only what the reconciler reads: thousands of runs stay cheap to cache.
-		if err := runs.Informer().SetTransform(slimRun); err != nil {
+		if err := runs.Informer().SetTransform(RunTransform()); err != nil {
 			logger.Fatalw("error setting the PipelineRun transform", "error", err)
 		}
 		if err := runs.Informer().AddIndexers(RunIndexers()); err != nil {
@@ -150,30 +154,6 @@ func NewController(opts Options, clk clock.PassiveClock) injection.ControllerCon
 		// status sync period): watching runs does not cost a reconcile per run event.
 		return impl
 	}
-}
-
-// slimRun drops the parts of a PipelineRun the reconciler never reads.
-func slimRun(obj any) (any, error) {
-	run, ok := obj.(*pipelinev1.PipelineRun)
-	if !ok {
-		return obj, nil
-	}
-	slim := &pipelinev1.PipelineRun{
-		TypeMeta: run.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{
-			Name: run.Name, Namespace: run.Namespace, UID: run.UID, ResourceVersion: run.ResourceVersion,
-			Generation: run.Generation, CreationTimestamp: run.CreationTimestamp, DeletionTimestamp: run.DeletionTimestamp,
-			Labels: run.Labels, OwnerReferences: run.OwnerReferences,
-		},
-		Spec: pipelinev1.PipelineRunSpec{PipelineRef: run.Spec.PipelineRef, Status: run.Spec.Status},
-	}
-	if v, ok := run.Annotations[resources.ScheduledTimeAnnotation]; ok {
-		slim.Annotations = map[string]string{resources.ScheduledTimeAnnotation: v}
-	}
-	slim.Status.Conditions = run.Status.Conditions
-	slim.Status.StartTime = run.Status.StartTime
-	slim.Status.CompletionTime = run.Status.CompletionTime
-	return slim, nil
 }
 
 // eventRecorder returns the recorder in ctx, or one that writes Events through the API

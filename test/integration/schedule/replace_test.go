@@ -144,7 +144,7 @@ func TestScheduleReplaceRunsFinallyWithTektonController(t *testing.T) {
 	if err := waitForPod(ctx, c, ns, a, "train"); err != nil {
 		t.Fatalf("run A's train task never got a Pod: %v", err)
 	}
-	settle()
+	cached(t, rep, ns, a, started)
 
 	// The next slot replaces it.
 	reconcileAt(t, rep, clk, slot2.Add(time.Second), key)

@@ -43,6 +43,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	clocktesting "k8s.io/utils/clock/testing"
+	"knative.dev/pkg/apis"
 	"knative.dev/pkg/reconciler"
 )
 
@@ -101,6 +102,9 @@ func startReplica(t *testing.T, c *cluster.Cluster, clk *clocktesting.FakeClock)
 	}))
 	schedules := mf.Mlpipe().V1alpha1().PipelineSchedules()
 	runs := tf.Tekton().V1().PipelineRuns()
+	if err := runs.Informer().SetTransform(pipelineschedule.RunTransform()); err != nil {
+		t.Fatal(err)
+	}
 	if err := runs.Informer().AddIndexers(pipelineschedule.RunIndexers()); err != nil {
 		t.Fatal(err)
 	}
@@ -128,8 +132,29 @@ func startReplica(t *testing.T, c *cluster.Cluster, clk *clocktesting.FakeClock)
 	return rep
 }
 
-// settle gives the informers time to see the latest writes.
-func settle() { time.Sleep(500 * time.Millisecond) }
+// cached waits until the replica's run cache holds run name in ns and ok accepts it: the reconcile that
+// follows reads what the cache holds, so the test waits for the cache, not for a fixed time.
+func cached(t *testing.T, rep *replica, ns, name string, ok func(*pipelinev1.PipelineRun) bool) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		pr, err := rep.r.RunLister.PipelineRuns(ns).Get(name)
+		return err == nil && ok(pr), nil
+	})
+	if err != nil {
+		t.Fatalf("the replica's cache never showed run %s/%s as wanted: %v", ns, name, err)
+	}
+}
+
+// started accepts a run Tekton's controller has started (it set the Succeeded condition).
+func started(pr *pipelinev1.PipelineRun) bool {
+	return pr.Status.GetCondition(apis.ConditionSucceeded) != nil
+}
+
+// present accepts any run.
+func present(*pipelinev1.PipelineRun) bool { return true }
+
+// done accepts a finished run.
+func done(pr *pipelinev1.PipelineRun) bool { return pr.IsDone() }
 
 func scheduleRuns(t *testing.T, c *cluster.Cluster, ns, schedule string) []*pipelinev1.PipelineRun {
 	t.Helper()
@@ -254,7 +279,9 @@ func TestScheduleExactlyOnceOnRealAPIServer(t *testing.T) {
 			}(rep)
 		}
 		wg.Wait()
-		settle()
+		for _, rep := range []*replica{a, b} {
+			cached(t, rep, ns, resources.RunName("nightly", slot2), present)
+		}
 		for _, rep := range []*replica{a, b} {
 			reconcileAt(t, rep, clk, slot2.Add(10*time.Second), key)
 		}
@@ -323,7 +350,7 @@ func TestSchedulePoliciesWithTektonController(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			settle()
+			cached(t, rep, ns, first, started)
 			slot2 := slot1.Add(time.Hour)
 			reconcileAt(t, rep, clk, slot2.Add(time.Second), key)
 			runs := scheduleRuns(t, c, ns, "hourly")
@@ -352,7 +379,7 @@ func TestSchedulePoliciesWithTektonController(t *testing.T) {
 				if _, err := c.DrivePipelineRun(ctx, ns, first, cluster.Outcomes{}); err != nil {
 					t.Fatal(err)
 				}
-				settle()
+				cached(t, rep, ns, first, done)
 				reconcileAt(t, rep, clk, slot2.Add(time.Hour+time.Second), key)
 				if runs := scheduleRuns(t, c, ns, "hourly"); len(runs) != 2 {
 					t.Errorf("Forbid: runs after the active run finished = %v, want 2", runNames(runs))

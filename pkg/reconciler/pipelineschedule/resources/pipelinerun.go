@@ -46,6 +46,12 @@ const (
 // the Kubernetes CronJob controller names Jobs. Two replicas or a restarted controller
 // compute the same name, so a slot can only ever have one run. Names stay within 63
 // characters: a long schedule name is cut and keeps a hash of the full name.
+//
+// While it fits this is kmeta.ChildName(schedule, "-"+minute), as events.NameFor is
+// kmeta.ChildName while it fits; the cut forms of the three differ (ChildName appends an
+// MD5 of the parent, NameFor no hash of its prefix). RunName keeps its own cut form because
+// the name is the slot's lock: renaming the runs of long schedule names would let a slot
+// start a second run across a controller upgrade (TestRunNamePinned pins the names).
 func RunName(schedule string, slot time.Time) string {
 	minute := strconv.FormatInt(slot.Unix()/60, 10)
 	const max = 63
