@@ -30,11 +30,14 @@ import (
 
 	"github.com/mlpipe/mlpipe/pkg/events"
 	"github.com/mlpipe/mlpipe/pkg/events/engine"
+	"github.com/mlpipe/mlpipe/pkg/generate"
 	"github.com/mlpipe/mlpipe/pkg/policy"
 	"github.com/mlpipe/mlpipe/pkg/receiver"
 	"github.com/mlpipe/mlpipe/test/cluster"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	tektoninformers "github.com/tektoncd/pipeline/pkg/client/informers/externalversions"
+	tektonlisters "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -48,27 +51,8 @@ func TestS3ReceiverForbidBurst(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 
-	p := &v1.Pipeline{
-		ObjectMeta: metav1.ObjectMeta{Name: "churn", Namespace: ns},
-		Spec: v1.PipelineSpec{
-			Params: []v1.ParamSpec{{Name: "data-uri", Type: v1.ParamTypeString}},
-			Tasks: []v1.PipelineTask{{Name: "train", TaskSpec: &v1.EmbeddedTask{TaskSpec: v1.TaskSpec{
-				Steps: []v1.Step{{Name: "train", Image: "busybox:placeholder", Script: "#!/bin/sh\nsleep 3600\n"}},
-			}}}},
-		},
-	}
-	if _, err := c.Tekton.TektonV1().Pipelines(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-
-	factory := tektoninformers.NewSharedInformerFactoryWithOptions(c.Tekton, 10*time.Minute,
-		tektoninformers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = policy.RunSelector }))
-	runs := factory.Tekton().V1().PipelineRuns()
-	if err := runs.Informer().SetTransform(policy.SlimRun(receiver.DedupKeyAnnotation)); err != nil {
-		t.Fatal(err)
-	}
-	factory.Start(ctx.Done())
-	factory.WaitForCacheSync(ctx.Done())
+	createActivePipeline(t, c, ns, "churn")
+	runs := webhooksRunLister(t, c)
 
 	const token = "s3cr3t-token"
 	rc := &receiver.Receiver{
@@ -77,7 +61,7 @@ func TestS3ReceiverForbidBurst(t *testing.T) {
 			Filter:      events.Filter{Bucket: "datasets", Prefix: "churn/", Suffix: ".csv"},
 			Credentials: &engine.StaticAuth{Token: []byte(token)},
 		}}},
-		Engine: &engine.Engine{Tekton: c.Tekton, Runs: runs.Lister()},
+		Engine: &engine.Engine{Tekton: c.Tekton, Runs: runs},
 	}
 	addr := serveHTTP(t, rc)
 	url := "http://" + addr + "/churn"
@@ -154,7 +138,7 @@ func TestS3ReceiverForbidBurst(t *testing.T) {
 		t.Fatalf("run %s ended (%v); the test needs it active", winner, pr.Status.GetCondition("Succeeded"))
 	}
 	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(50 * time.Millisecond) {
-		if got, err := runs.Lister().PipelineRuns(ns).Get(winner); err == nil && got.Status.StartTime != nil {
+		if got, err := runs.PipelineRuns(ns).Get(winner); err == nil && got.Status.StartTime != nil {
 			break
 		}
 	}
@@ -174,4 +158,124 @@ func TestS3ReceiverForbidBurst(t *testing.T) {
 		}
 		t.Fatalf("PipelineRuns on the API server: %v, want exactly [%s]", names, winner)
 	}
+}
+
+// createActivePipeline creates a Pipeline whose runs stay active: its one Task's Pod is never run (the cluster has
+// no node). It takes the param and the workspace the generated TriggerTemplate binds.
+func createActivePipeline(t *testing.T, c *cluster.Cluster, ns, name string) {
+	t.Helper()
+	p := &v1.Pipeline{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: v1.PipelineSpec{
+			Params:     []v1.ParamSpec{{Name: "data-uri", Type: v1.ParamTypeString}},
+			Workspaces: []v1.PipelineWorkspaceDeclaration{{Name: "artifacts", Optional: true}},
+			Tasks: []v1.PipelineTask{{Name: "train", TaskSpec: &v1.EmbeddedTask{TaskSpec: v1.TaskSpec{
+				Steps: []v1.Step{{Name: "train", Image: "busybox:placeholder", Script: "#!/bin/sh\nsleep 3600\n"}},
+			}}}},
+		},
+	}
+	if _, err := c.Tekton.TektonV1().Pipelines(ns).Create(context.Background(), p, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// webhooksRunLister is the PipelineRun cache as cmd/mlpipe-webhooks builds it: runs labelled tekton.dev/pipeline,
+// trimmed by policy.SlimRun.
+func webhooksRunLister(t *testing.T, c *cluster.Cluster) tektonlisters.PipelineRunLister {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	factory := tektoninformers.NewSharedInformerFactoryWithOptions(c.Tekton, 10*time.Minute,
+		tektoninformers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = policy.RunSelector }))
+	runs := factory.Tekton().V1().PipelineRuns()
+	if err := runs.Informer().SetTransform(policy.SlimRun(receiver.DedupKeyAnnotation)); err != nil {
+		t.Fatal(err)
+	}
+	factory.Start(ctx.Done())
+	for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
+		if !ok {
+			t.Fatalf("the %v informer did not sync", typ)
+		}
+	}
+	return runs.Lister()
+}
+
+// TestS3TriggersForbidBurst: 50 concurrent notifications for 50 distinct objects reach Tekton Triggers' real
+// EventListener sink, whose Trigger (generated with concurrencyPolicy Forbid) calls mlpipe's interceptor, which
+// reads the runs from a cache built as cmd/mlpipe-webhooks builds it. The sink answers 202 to each; the
+// interceptor hands on one object and refuses 49 (FailedPrecondition, Forbid's reason); exactly one PipelineRun
+// exists on the API server and stays active.
+func TestS3TriggersForbidBurst(t *testing.T) {
+	s3SinkBin(t)
+	c := cluster.Start(t, cluster.WithTriggers())
+	ns := c.NewNamespace(t, false)
+	ctx := context.Background()
+	s := s3Spec(t, ns)
+	s.Spec.Triggers.S3.ConcurrencyPolicy = "Forbid"
+	_, files := s3Generated(t, s)
+	if !strings.Contains(string(files["triggers/trigger.yaml"]), "- name: concurrencyPolicy\n          value: \"Forbid\"") {
+		t.Fatalf("the generated Trigger has no concurrencyPolicy Forbid:\n%s", files["triggers/trigger.yaml"])
+	}
+	createActivePipeline(t, c, ns, s3Pipeline)
+	// The runs run as the generated runner ServiceAccount (its RBAC is in the generated rbac.yaml, not needed here).
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: generate.RunnerServiceAccount(s), Namespace: ns}}
+	if _, err := c.Kube.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	si := s3ListenInterceptor(t)
+	si.Runs = webhooksRunLister(t, c)
+	s3ApplyTriggers(t, c, ns, files, si.URL, nil)
+	si.serve(t, c, 50)
+	listener := s3Pipeline + "-s3"
+	sink := s3StartSink(t, s3ServiceAccountKubeconfig(t, c, ns, s3Pipeline+"-s3-listener"), ns, listener, 50)
+
+	client := &http.Client{Timeout: 20 * time.Second}
+	var wg sync.WaitGroup
+	ready := make(chan struct{})
+	for i := range 50 {
+		body := s3MinioBody(s3Bucket, fmt.Sprintf("%sburst-%d.csv", s3Prefix, i), fmt.Sprintf("%032x", i+1), fmt.Sprintf("18EBD22EA0148%03X", i))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-ready
+			if code, err := s3Deliver(client, sink.URL, s3Token, body); err != nil || code != http.StatusAccepted {
+				t.Errorf("delivery %d: %d %v, want 202", i, code, err)
+			}
+		}()
+	}
+	close(ready)
+	wg.Wait()
+	si.waitCalls(t, 50, 60*time.Second)
+
+	for start := time.Now(); time.Since(start) < 30*time.Second; time.Sleep(100 * time.Millisecond) {
+		l, err := c.Tekton.TektonV1().PipelineRuns(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(l.Items) > 0 {
+			break
+		}
+	}
+	time.Sleep(2 * time.Second) // the sink creates right after the interceptor's answer: let any second run appear
+	list, err := c.Tekton.TektonV1().PipelineRuns(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 1 {
+		var names []string
+		for _, r := range list.Items {
+			names = append(names, r.Name)
+		}
+		t.Fatalf("PipelineRuns on the API server after the burst: %v, want exactly one", names)
+	}
+	winner := list.Items[0].Name
+	pr, err := c.WaitForPipelineRun(ctx, ns, winner, func(pr *v1.PipelineRun) (bool, error) { return pr.Status.StartTime != nil, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.IsDone() {
+		t.Fatalf("run %s ended (%v); the test needs it active", winner, pr.Status.GetCondition("Succeeded"))
+	}
+	t.Logf("the one run: %s", winner)
 }
