@@ -26,6 +26,7 @@ import (
 
 	"github.com/mlpipe/mlpipe/pkg/policy"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"github.com/tektoncd/pipeline/pkg/client/clientset/versioned/fake"
 	listers "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -170,5 +171,34 @@ func TestForbidAdmissionEnds(t *testing.T) {
 	fc.Step(time.Second)
 	if d := handle("d"); !d.Start {
 		t.Fatalf("30 s after admission (the TTL): %+v, want it started", d)
+	}
+}
+
+// TestReplaceCancelsAdmittedRun: under Replace, a run this Engine admitted that the cache does not show yet is
+// cancelled by the next object like a cached one (here it exists on the API server but the watch lags).
+func TestReplaceCancelsAdmittedRun(t *testing.T) {
+	_, lister := laggingCache()
+	client := fake.NewSimpleClientset()
+	e := &Engine{Runs: lister, Tekton: client}
+	tg := newTarget(0)
+	tg.Policy = policy.Replace
+	first, err := e.Handle(context.Background(), tg, auth, testBody(t, "minio-put.json", "first"))
+	if err != nil || len(first.Starts()) != 1 {
+		t.Fatalf("first object: %+v, %v; want it started", first, err)
+	}
+	a := first.Starts()[0].Run
+	if _, err := client.TektonV1().PipelineRuns("ml").Create(context.Background(), &v1.PipelineRun{ObjectMeta: metav1.ObjectMeta{Name: a, Namespace: "ml"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	second, err := e.Handle(context.Background(), tg, auth, testBody(t, "minio-put.json", "second"))
+	if err != nil || len(second.Starts()) != 1 {
+		t.Fatalf("second object: %+v, %v; want it started", second, err)
+	}
+	got, err := client.TektonV1().PipelineRuns("ml").Get(context.Background(), a, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Spec.Status != v1.PipelineRunSpecStatusCancelledRunFinally {
+		t.Errorf("admitted run %s has spec.status %q, want CancelledRunFinally", a, got.Spec.Status)
 	}
 }
