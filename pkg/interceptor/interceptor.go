@@ -26,6 +26,11 @@ limitations under the License.
 // The TriggerTemplate names the PipelineRun $(tt.params.run-name), so a duplicate delivery hits AlreadyExists
 // instead of starting a second run. One response creates one PipelineRun, so a notification whose objects would
 // start more than one run is refused whole with InvalidArgument (see pkg/events/engine).
+//
+// A notification that starts nothing (filtered out, superseded, or skipped by Forbid: under a burst one object is
+// handed on and the others are skipped, see pkg/events/engine) is answered FailedPrecondition "nothing to start:
+// <uri>: <reason>", and the engine logs the reason; the EventListener creates nothing for it and, as for every
+// event, answers the sender 202 (Triggers processes triggers after answering), so the sender is not told.
 package interceptor
 
 import (

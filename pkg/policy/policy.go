@@ -33,8 +33,10 @@ type Policy string
 const (
 	// Allow starts regardless of active runs.
 	Allow Policy = "Allow"
-	// Forbid skips the new start while a run is active. Callers decide from an informer's cache, so a run
-	// created but not yet delivered by the watch is not seen: two starts inside that lag can both go on.
+	// Forbid skips the new start while a run is active; the skipped start is not made later. Decide sees only the
+	// runs its caller passes: a caller that reads an informer's cache must add the runs it started that the cache
+	// does not show yet, or two starts inside the watch's lag both go on (pkg/events/engine does, within one
+	// process; the lag remains between processes).
 	Forbid Policy = "Forbid"
 	// Replace cancels the active runs with Tekton's spec.status CancelledRunFinally (their running tasks
 	// stop, their finally tasks still run; see Cancel) and starts the new one.

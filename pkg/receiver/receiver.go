@@ -22,8 +22,10 @@ limitations under the License.
 //
 // The chain from the request to the runs to start (credentials read per request, decode, filter, names,
 // coalescing, concurrency policy, cancel) is the engine it shares with the Triggers interceptor
-// (pkg/events/engine); the receiver creates every run the engine says to start. Answers: 200 run(s) created (or
-// already there, filtered out, superseded, skipped by policy, s3:TestEvent); 400 malformed or refused
+// (pkg/events/engine); the receiver creates every run the engine says to start, and tells the engine (Abandon)
+// when the API server refused a create it admitted under Forbid or Replace. Answers: 200 run(s) created (or
+// already there, filtered out, superseded, skipped by policy with results[].skipped saying why, s3:TestEvent:
+// a burst under Forbid gets one created and the rest skipped); 400 malformed or refused
 // notification; 401 missing or bad credentials; 404 unknown path; 405 not POST; 409 a run of that name exists
 // for another object; 413 body too large; 5xx anything that should be retried.
 package receiver
@@ -198,6 +200,9 @@ func (rc *Receiver) serve(r *http.Request) (*Response, error) {
 		if v.Start {
 			created, err := rc.create(r.Context(), route, &v.Object, v.Run)
 			if err != nil {
+				if notCreated(err) {
+					rc.Engine.Abandon(&route.Target, v.Run)
+				}
 				return nil, err
 			}
 			out.Created = created
@@ -253,8 +258,40 @@ func (rc *Receiver) create(ctx context.Context, route *Route, o *events.Object, 
 		}
 		return false, sameStart(existing, route.Namespace, o)
 	default:
-		return false, fail(http.StatusServiceUnavailable, "error creating PipelineRun %s/%s: %v", route.Namespace, name, err)
+		return false, &createError{httpError: &httpError{code: http.StatusServiceUnavailable,
+			msg: fmt.Sprintf("error creating PipelineRun %s/%s: %v", route.Namespace, name, err)}, err: err}
 	}
+}
+
+// createError is a create the API server refused; err is its answer.
+type createError struct {
+	*httpError
+	err error
+}
+
+func (e *createError) Unwrap() []error { return []error{e.httpError, e.err} }
+
+// notCreated reports whether err from create says for sure that no run was created: a 409 (the name is another
+// object's run) or an answer of the API server other than a timeout or an internal error. After a client-side
+// timeout or a dropped connection the run may exist, so it stays admitted (see engine.Engine.Abandon).
+func notCreated(err error) bool {
+	var he *httpError
+	if errors.As(err, &he) && he.code == http.StatusConflict {
+		return true
+	}
+	var ce *createError
+	if !errors.As(err, &ce) {
+		return false
+	}
+	var status apierrors.APIStatus
+	if !errors.As(ce.err, &status) {
+		return false
+	}
+	switch {
+	case apierrors.IsTimeout(ce.err), apierrors.IsServerTimeout(ce.err), apierrors.IsInternalError(ce.err), apierrors.IsUnexpectedServerError(ce.err):
+		return false
+	}
+	return true
 }
 
 // sameStart returns nil when existing was started for o, a 409 otherwise.

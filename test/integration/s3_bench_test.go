@@ -337,13 +337,7 @@ func BenchmarkS3Paths(b *testing.B) {
 		// As cmd/mlpipe-webhooks does: an informer's cache answers redeliveries without an API call.
 		Engine: &engine.Engine{Tekton: tekton, Runs: s3RunLister(b, c, recvNS)},
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := &http.Server{Handler: rc, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	b.Cleanup(func() { srv.Close() })
+	addr := serveHTTP(b, rc)
 	mlpipeName := func(body []byte) string { name, _ := s3RunNameFor(b, body); return name }
 
 	// The two Triggers paths, each with its own namespace, EventListener and sink process.
@@ -367,7 +361,7 @@ func BenchmarkS3Paths(b *testing.B) {
 	icSink := s3StartSink(b, s3ServiceAccountKubeconfig(b, c, icNS, sa), icNS, listener, float64(qps))
 
 	paths := []*s3Path{
-		{name: "receiver", ns: recvNS, url: "http://" + ln.Addr().String() + "/" + s3Pipeline, runName: mlpipeName},
+		{name: "receiver", ns: recvNS, url: "http://" + addr + "/" + s3Pipeline, runName: mlpipeName},
 		{name: "sink", ns: rawNS, url: rawSink.URL, sink: rawSink, runName: func(body []byte) string {
 			_, o := s3RunNameFor(b, body)
 			return s3Pipeline + "-raw-" + o.ETag

@@ -18,8 +18,6 @@ package integration
 
 import (
 	"context"
-	"net"
-	"net/http"
 	"net/url"
 	"testing"
 	"time"
@@ -66,15 +64,9 @@ func TestS3DirectReceiverExactlyOnce(t *testing.T) {
 		}}},
 		Engine: &engine.Engine{Tekton: tekton}, CreateTimeout: 2 * time.Second,
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: rc, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	addr := serveHTTP(t, rc)
 
-	m := startNotifyingMinIO(t, c.Tools.MinIO, "http://"+ln.Addr().String()+"/churn", token)
+	m := startNotifyingMinIO(t, c.Tools.MinIO, "http://"+addr+"/churn", token)
 	m.bucket(t, "datasets", "churn/")
 
 	runs := func() []v1.PipelineRun {

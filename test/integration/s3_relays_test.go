@@ -20,7 +20,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -51,13 +50,7 @@ func TestS3ReceiverAWSRelays(t *testing.T) {
 		}}},
 		Engine: &engine.Engine{Tekton: c.Tekton}, CreateTimeout: 5 * time.Second,
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: rc, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	addr := serveHTTP(t, rc)
 
 	post := func(file, contentType, auth string) (int, receiver.Response) {
 		t.Helper()
@@ -65,7 +58,7 @@ func TestS3ReceiverAWSRelays(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		req, err := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/fraud", strings.NewReader(string(body)))
+		req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/fraud", strings.NewReader(string(body)))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -45,10 +45,12 @@ import (
 	"time"
 
 	"github.com/mlpipe/mlpipe/pkg/events"
+	"github.com/mlpipe/mlpipe/pkg/events/engine"
 	"github.com/mlpipe/mlpipe/pkg/generate"
 	"github.com/mlpipe/mlpipe/pkg/interceptor"
 	"github.com/mlpipe/mlpipe/pkg/spec"
 	"github.com/mlpipe/mlpipe/test/cluster"
+	tektonlisters "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1"
 	triggerscontexts "github.com/tektoncd/triggers/pkg/apis/triggers/contexts"
 	triggersv1alpha1 "github.com/tektoncd/triggers/pkg/apis/triggers/v1alpha1"
 	triggersv1 "github.com/tektoncd/triggers/pkg/apis/triggers/v1beta1"
@@ -300,8 +302,10 @@ type s3ServedInterceptor struct {
 	URL string
 	// Calls counts the interceptor requests answered.
 	Calls atomic.Int64
-	ln    net.Listener
-	ca    []byte
+	// Runs, when set before serve, is the PipelineRun cache the interceptor's policy reads (nil: none, Allow only).
+	Runs tektonlisters.PipelineRunLister
+	ln   net.Listener
+	ca   []byte
 }
 
 // s3ListenInterceptor reserves the interceptor's address, so the ClusterInterceptor can name it before it serves.
@@ -343,7 +347,11 @@ func (si *s3ServedInterceptor) serve(t testing.TB, c *cluster.Cluster, qps float
 	if _, err := kube.CoreV1().Secrets(interceptorNS).Create(ctx, sec, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	ic := interceptor.New(interceptors.DefaultSecretGetter(kube.CoreV1()), nil, nil)
+	var eng *engine.Engine
+	if si.Runs != nil {
+		eng = &engine.Engine{Runs: si.Runs}
+	}
+	ic := interceptor.New(interceptors.DefaultSecretGetter(kube.CoreV1()), eng, nil)
 	certs, err := interceptor.ManageCerts(ctx, ic, kube, tc, interceptor.TLSOptions{
 		Namespace: interceptorNS, SecretName: interceptorTLSSecret, ServiceName: generate.InterceptorService,
 	})

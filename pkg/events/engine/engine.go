@@ -32,6 +32,18 @@ limitations under the License.
 //     one PipelineRun) sets Target.MaxStarts to 1; a notification that would start more is refused whole with
 //     KindInvalid before anything is cancelled or started, naming the objects, so no object is dropped
 //     silently (send one record per notification, set a quiet window, or use the direct receiver).
+//
+// Forbid and Replace under bursts: the decisions for one namespace/pipeline are taken one at a time, over the
+// informer's cache plus the runs this Engine admitted (told a surface to start) that the cache does not show yet
+// — the "expectations" of Kubernetes' controllers. An admitted run stops counting on its own when the cache
+// shows it (the cache judges it from then on), when the surface calls Abandon (the receiver, when the API server
+// refused the create), or after AdmissionTTL. So within one process a burst of concurrent notifications for
+// distinct objects under Forbid starts exactly one run; each other one gets a Verdict with Start false and
+// Skipped "concurrencyPolicy Forbid: 1 run(s) still active ([run]); started by this process and not yet in its
+// cache: run" (or without the second part once the cache shows the run). Forbid skips: a skipped object is not
+// started later. Across processes (several replicas of cmd/mlpipe-webhooks, or another starter such as the
+// schedule controller or tkn) each sees the others' runs only through its cache, so two starts inside that
+// cache's lag can both go on; see README.
 package engine
 
 import (
@@ -39,12 +51,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/mlpipe/mlpipe/pkg/events"
 	"github.com/mlpipe/mlpipe/pkg/policy"
+	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	versioned "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	listers "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1"
 	"go.uber.org/zap"
@@ -200,7 +214,7 @@ func (r *Result) Starts() []Verdict {
 // one coalescer.
 type Engine struct {
 	// Runs lists PipelineRuns from an informer's cache for the Forbid and Replace policies (no API call per
-	// notification).
+	// notification); the runs this Engine admitted are added until the cache shows them (see the package comment).
 	Runs listers.PipelineRunLister
 	// Tekton cancels runs for Replace (and creates runs on the receiver).
 	Tekton versioned.Interface
@@ -208,9 +222,14 @@ type Engine struct {
 	Clock clock.Clock
 	// Logger logs decisions (nil: none).
 	Logger *zap.SugaredLogger
+	// AdmissionTTL bounds how long a run that Handle admitted under Forbid or Replace counts as active while the
+	// cache does not show it (0: DefaultAdmissionTTL). It matters only when the run is never created without
+	// the surface calling Abandon: the interceptor's run is created by Triggers, which does not report back.
+	AdmissionTTL time.Duration
 
 	mu     sync.Mutex
 	groups map[string]*waiter
+	slots  map[string]*slot
 }
 
 // Handle runs one notification (headers h, raw body) through the chain for t. A nil error means the
@@ -315,21 +334,46 @@ func (e *Engine) decide(ctx context.Context, t *Target, v *Verdict) error {
 	if e.Runs == nil {
 		return fail(KindUnavailable, "concurrencyPolicy %s needs a PipelineRun lister", t.Policy)
 	}
+	// One decision at a time per pipeline, over the cache plus the runs this Engine admitted that the cache does
+	// not show yet: within one process no two notifications can both see "nothing active".
+	s := e.slot(t.Namespace + "/" + t.Pipeline)
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	all, err := e.Runs.PipelineRuns(t.Namespace).List(labels.Everything())
 	if err != nil {
 		return fail(KindUnavailable, "error listing the runs of %s/%s: %v", t.Namespace, t.Pipeline, err)
 	}
-	d := policy.Decide(t.Policy, policy.Active(policy.RunsOf(t.Pipeline, all)), v.Run)
+	pending := e.pending(s, t.Namespace)
+	d := policy.Decide(t.Policy, policy.Active(append(policy.RunsOf(t.Pipeline, all), pending...)), v.Run)
 	switch d.Action {
 	case policy.Skip:
-		e.logger().Infow("not starting", "namespace", t.Namespace, "pipeline", t.Pipeline, "run", v.Run, "reason", d.Reason)
-		v.Start, v.Skipped = false, d.Reason
+		v.Start, v.Skipped = false, d.Reason+admittedNote(pending, v.Run)
+		e.logger().Infow("not starting", "namespace", t.Namespace, "pipeline", t.Pipeline, "run", v.Run, "reason", v.Skipped)
+		return nil
 	case policy.CancelThenStart:
 		if err := policy.Cancel(ctx, e.Tekton, d.Cancel); err != nil {
 			return fail(KindUnavailable, "%s: %v", d.Reason, err)
 		}
 	}
+	if _, seen := s.admitted[v.Run]; !seen {
+		s.admitted[v.Run] = e.clock().Now()
+	}
 	return nil
+}
+
+// admittedNote names the runs of pending other than self, for a Skip's reason.
+func admittedNote(pending []*v1.PipelineRun, self string) string {
+	var names []string
+	for _, r := range pending {
+		if r.Name != self {
+			names = append(names, r.Name)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	sort.Strings(names)
+	return fmt.Sprintf("; started by this process and not yet in its cache: %s", strings.Join(names, ", "))
 }
 
 func (e *Engine) logger() *zap.SugaredLogger {
