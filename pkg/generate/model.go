@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 
+	mlgate "github.com/mlpipe/mlpipe/pkg/gate"
 	"github.com/mlpipe/mlpipe/pkg/spec"
 )
 
@@ -248,7 +249,7 @@ func pipelineParams(p *spec.MLPipeline, extra []string) []Param {
 	ps := []Param{
 		locationParam("data-uri", p.Spec.Data.URI, "URI of the training CSV", "s3://<bucket>/<key>", "spec.data.uri"),
 		{Name: "label", Default: p.Spec.Data.Label, Description: "Name of the target column."},
-		{Name: "test-fraction", Default: formatFloat(*p.Spec.Data.TestFraction), Description: "Share of rows held out for evaluation."},
+		{Name: "test-fraction", Default: mlgate.Format(*p.Spec.Data.TestFraction), Description: "Share of rows held out for evaluation."},
 		{Name: "seed", Default: strconv.Itoa(*p.Spec.Data.Seed), Description: "Seed of the split and the training."},
 		{Name: "exclude", Default: csvLine(p.Spec.Data.Exclude), Description: "Columns left out of the features, comma-separated."},
 		{Name: "delimiter", Default: p.Spec.Data.Delimiter, Description: "CSV field delimiter (empty: detect it)."},
@@ -260,7 +261,7 @@ func pipelineParams(p *spec.MLPipeline, extra []string) []Param {
 	for _, name := range extra {
 		ps = append(ps, Param{Name: name, Default: p.Spec.Params[name], Description: "User parameter " + name + " from spec.params."})
 	}
-	ps = append(ps, Param{Name: "threshold", Default: formatFloat(*ev.Threshold), Description: fmt.Sprintf("Gate: register and deploy run only when %s %s threshold.", ev.Metric, ev.Operator)})
+	ps = append(ps, Param{Name: "threshold", Default: mlgate.Format(*ev.Threshold), Description: fmt.Sprintf("Gate: register and deploy run only when %s %s threshold.", ev.Metric, ev.Operator)})
 	if r := p.Spec.Register; r != nil {
 		ps = append(ps, locationParam("model-store", r.Store, "Registry root: register stores the model version there, evaluate reads the champion from it", "s3://<bucket>/<prefix>", "spec.register.store"))
 	}
@@ -284,10 +285,6 @@ func locationParam(name, value, what, placeholder, field string) Param {
 			"%s (s3:// in a cluster). No default: %s is a path on this machine; tkn pipeline start -p %s=%s.", what, field, name, placeholder)}
 	}
 	return Param{Name: name, Default: value, Description: what + "."}
-}
-
-func formatFloat(f float64) string {
-	return strconv.FormatFloat(f, 'f', -1, 64)
 }
 
 // envName turns a param name into an environment variable name: learning-rate → LEARNING_RATE.

@@ -106,7 +106,7 @@ func newPlan(p *spec.MLPipeline, opts Options) *plan {
 		Name:          p.Metadata.Name,
 		Namespace:     p.Metadata.Namespace,
 		Cache:         *p.Spec.Cache,
-		Gate:          GateData{Metric: ev.Metric, Operator: ev.Operator, Threshold: formatFloat(*ev.Threshold)},
+		Gate:          GateData{Metric: ev.Metric, Operator: ev.Operator, Threshold: mlgate.Format(*ev.Threshold)},
 		Params:        pipelineParams(p, extra),
 		Register:      p.Spec.Register != nil,
 		WorkspaceSize: p.Spec.Workspace.Size,
@@ -119,7 +119,7 @@ func newPlan(p *spec.MLPipeline, opts Options) *plan {
 	if opts.When == WhenCEL {
 		// The same decision as evaluate's passed result (pkg/gate): the threshold test and, when
 		// evaluate compared a champion, beating its value by more than min-delta.
-		gate = []WhenData{{CEL: mlgate.CEL("evaluate", ev.Metric, ev.Operator, "$(params.threshold)", formatFloat(*ev.MinDelta))}}
+		gate = []WhenData{{CEL: mlgate.CEL("evaluate", ev.Metric, ev.Operator, "$(params.threshold)", mlgate.Format(*ev.MinDelta))}}
 	} else {
 		gate = []WhenData{{Input: "$(tasks.evaluate.results." + mlgate.ResultPassed + ")", Operator: "in", Values: []string{"true"}}}
 	}
@@ -154,7 +154,7 @@ func newPlan(p *spec.MLPipeline, opts Options) *plan {
 			t.Params = []ParamValue{
 				pv("dataset-uri", "$(tasks.preprocess.results.dataset-uri)"), pv("model-uri", "$(tasks.train.results.model-uri)"),
 				pv("metric", ev.Metric), pv("operator", ev.Operator), pv("threshold", "$(params.threshold)"),
-				pv("min-delta", formatFloat(*ev.MinDelta)), pv("registry", registry), pv("model-name", model),
+				pv("min-delta", mlgate.Format(*ev.MinDelta)), pv("registry", registry), pv("model-name", model),
 			}
 		case "register":
 			t.When = gate

@@ -261,7 +261,7 @@ func readAlertMetrics(o *AlertOptions, m *AlertMessage) error {
 		return fmt.Errorf("--metrics-file %s is not an evaluate report: %w", o.MetricsFile, err)
 	}
 	if o.Value == "" && r.Gate.Metric != "" {
-		o.Value = formatFloat(r.Gate.Value)
+		o.Value = gate.Format(r.Gate.Value)
 	}
 	if o.Passed == "" && r.Gate.Metric != "" {
 		o.Passed = strconv.FormatBool(r.Gate.Passed)

@@ -204,7 +204,7 @@ func newEvaluateCommand() *cobra.Command {
 		}
 		g := gate.Results(r.Gate.input(), r.Gate.decision())
 		return writeResults(o.ResultsDir,
-			result{"accuracy", formatFloat(r.Accuracy)},
+			result{"accuracy", gate.Format(r.Accuracy)},
 			result{gate.ResultMetricValue, g[gate.ResultMetricValue]},
 			result{gate.ResultChampionValue, g[gate.ResultChampionValue]},
 			result{gate.ResultPassed, g[gate.ResultPassed]},
@@ -213,8 +213,6 @@ func newEvaluateCommand() *cobra.Command {
 	})
 	return cmd
 }
-
-func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // input is the gate's input as the report records it.
 func (g *Gate) input() gate.Input {
