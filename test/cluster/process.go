@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -99,4 +100,23 @@ func tailFile(path string, n int) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// RunProcess starts bin for the test with env added to this process's environment, logging to logPath. When the
+// test ends it stops the process group (SIGTERM, then SIGKILL after a second) and, if the test failed, logs the
+// tail of the log.
+func RunProcess(t testing.TB, logPath, bin string, args []string, env ...string) {
+	t.Helper()
+	p, err := startProcess(bin, args, append(os.Environ(), env...), logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.stop(time.Second); err != nil {
+			t.Error(err)
+		}
+		if t.Failed() {
+			t.Logf("tail of %s:\n%s", logPath, tailFile(logPath, 80))
+		}
+	})
 }

@@ -69,32 +69,12 @@ func buildBinary(t *testing.T, pkg string) string {
 	return out
 }
 
-// startProcess runs a binary for the test, logging to a file in dir, and kills it at the end.
-func startProcess(t *testing.T, dir, name, bin string, args ...string) *exec.Cmd {
+// startProcess runs a binary of mlpipe's controller or webhooks for the test, logging to dir/name.log, and stops
+// it at the end.
+func startProcess(t *testing.T, dir, name, bin string, args ...string) {
 	t.Helper()
-	log, err := os.Create(filepath.Join(dir, name+".log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "SYSTEM_NAMESPACE="+cluster.TektonNamespace, "METRICS_DOMAIN=mlpipe.dev/controller")
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		log.Close()
-		if t.Failed() {
-			data, _ := os.ReadFile(log.Name())
-			if len(data) > 4000 {
-				data = data[len(data)-4000:]
-			}
-			t.Logf("tail of %s:\n%s", log.Name(), data)
-		}
-	})
-	return cmd
+	cluster.RunProcess(t, filepath.Join(dir, name+".log"), bin, args,
+		"SYSTEM_NAMESPACE="+cluster.TektonNamespace, "METRICS_DOMAIN=mlpipe.dev/controller")
 }
 
 // clusterSpec points the example at MinIO through the spec itself (data, store and storage), so that runs

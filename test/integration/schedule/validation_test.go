@@ -120,7 +120,7 @@ func TestScheduleWebhookOnRealAPIServer(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/controller: %v\n%s", err, out)
 	}
-	runController(t, bin, []string{"--kubeconfig", kubeconfig, "--disable-ha", "--health-probes=false", "--webhook"},
+	cluster.RunProcess(t, filepath.Join(t.TempDir(), "controller.log"), bin, []string{"--kubeconfig", kubeconfig, "--disable-ha", "--health-probes=false", "--webhook"},
 		"SYSTEM_NAMESPACE="+system, "WEBHOOK_PORT="+strconv.Itoa(port),
 		"METRICS_PROMETHEUS_PORT="+strconv.Itoa(freePort(t)), "PROFILING_PORT="+strconv.Itoa(freePort(t)))
 
@@ -300,33 +300,4 @@ func freePort(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// runController runs bin with args and env for the test, logging to a file, and stops it at the end (the tail of
-// its log is shown when the test failed).
-func runController(t *testing.T, bin string, args []string, env ...string) {
-	t.Helper()
-	logPath := filepath.Join(t.TempDir(), "controller.log")
-	log, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		log.Close()
-		if t.Failed() {
-			data, _ := os.ReadFile(logPath)
-			if len(data) > 6000 {
-				data = data[len(data)-6000:]
-			}
-			t.Logf("tail of %s:\n%s", logPath, data)
-		}
-	})
 }
