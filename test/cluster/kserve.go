@@ -77,12 +77,8 @@ func KServeModuleDir(ctx context.Context) (string, error) {
 	return info.Dir, nil
 }
 
-// InstallKServeCRDs installs KServe's serving CRDs from its module.
-func (c *Cluster) InstallKServeCRDs(ctx context.Context) error {
-	dir, err := KServeModuleDir(ctx)
-	if err != nil {
-		return err
-	}
+// installKServeCRDs installs KServe's serving CRDs from its module folder dir.
+func (c *Cluster) installKServeCRDs(dir string) error {
 	paths := make([]string, len(kserveCRDs))
 	for i, f := range kserveCRDs {
 		paths[i] = filepath.Join(dir, "config", "crd", "full", f)
@@ -103,11 +99,11 @@ func (c *Cluster) StartKServe(ctx context.Context) error {
 	if !isExecutable(c.Tools.KServeManager) {
 		return fmt.Errorf("KServe's controller manager is not built: %s (%s); %s", c.Tools.KServeManager, EnvKServeManager, BuildHint)
 	}
-	if err := c.InstallKServeCRDs(ctx); err != nil {
-		return err
-	}
 	dir, err := KServeModuleDir(ctx)
 	if err != nil {
+		return err
+	}
+	if err := c.installKServeCRDs(dir); err != nil {
 		return err
 	}
 	if err := c.applyKServeConfig(ctx, filepath.Join(dir, "config", "configmap", "inferenceservice.yaml")); err != nil {
