@@ -39,6 +39,7 @@ this machine, and keeps it running in a cluster on schedules and new data.`,
 	addRun(root)
 	addRuns(root)
 	addCache(root)
+	addResume(root)
 	addReport(root)
 	addSchedule(root)
 	addEvents(root)

@@ -44,18 +44,26 @@ func NewAPIServer(t testing.TB) *APIServer {
 	s := &APIServer{}
 	srv := httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(srv.Close)
-	s.Kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
+	s.Kubeconfig = WriteKubeconfig(t, srv.URL, "default")
+	return s
+}
+
+// WriteKubeconfig writes a kubeconfig whose current context names the server at url with a token and the
+// namespace, and returns its path (in the test's temporary folder).
+func WriteKubeconfig(t testing.TB, url, namespace string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
 	config := fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters: [{name: recorder, cluster: {server: %q}}]
 users: [{name: recorder, user: {token: test-token}}]
-contexts: [{name: recorder, context: {cluster: recorder, user: recorder, namespace: default}}]
+contexts: [{name: recorder, context: {cluster: recorder, user: recorder, namespace: %s}}]
 current-context: recorder
-`, srv.URL)
-	if err := os.WriteFile(s.Kubeconfig, []byte(config), 0o600); err != nil {
+`, url, namespace)
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return path
 }
 
 // Requests returns "METHOD /path" for every request received so far.
