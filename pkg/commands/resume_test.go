@@ -31,6 +31,7 @@ import (
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"knative.dev/pkg/apis"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 )
@@ -66,7 +67,18 @@ func (a *tektonAPI) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && r.URL.Path == base+"pipelineruns/"+a.run.Name:
 		_ = json.NewEncoder(w).Encode(a.run)
 	case r.Method == http.MethodGet && r.URL.Path == base+"taskruns":
-		_ = json.NewEncoder(w).Encode(&v1.TaskRunList{Items: a.taskRuns})
+		sel, err := labels.Parse(r.URL.Query().Get("labelSelector"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		list := &v1.TaskRunList{}
+		for _, tr := range a.taskRuns {
+			if sel.Matches(labels.Set(tr.Labels)) {
+				list.Items = append(list.Items, tr)
+			}
+		}
+		_ = json.NewEncoder(w).Encode(list)
 	case r.Method == http.MethodGet && r.URL.Path == base+"pipelineruns":
 		_ = json.NewEncoder(w).Encode(&v1.PipelineRunList{})
 	case r.Method == http.MethodPost && r.URL.Path == base+"pipelineruns":
