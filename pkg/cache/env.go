@@ -151,3 +151,9 @@ func EnvFrom(getenv func(string) string) (Env, error) {
 	}
 	return e, nil
 }
+
+// CachedStep reports whether the cache may skip a built-in step: preprocess, train and evaluate, whose outputs
+// are their --out location and their results. register, deploy, alert and serve act on the world.
+func CachedStep(step string) bool {
+	return step == "preprocess" || step == "train" || step == "evaluate"
+}

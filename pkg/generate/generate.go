@@ -31,6 +31,8 @@ import (
 	"text/template"
 
 	"github.com/mlpipe/mlpipe/pkg/apis/mlpipe/v1alpha1"
+	"github.com/mlpipe/mlpipe/pkg/cache"
+	"github.com/mlpipe/mlpipe/pkg/cache/taskdigest"
 	"github.com/mlpipe/mlpipe/pkg/spec"
 	"github.com/mlpipe/mlpipe/templates"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
@@ -98,7 +100,9 @@ func funcs() template.FuncMap {
 			}
 			return strings.Join(lines, "\n")
 		},
-		"envName": envName,
+		"envName":       envName,
+		"cacheParamEnv": cache.ParamEnv,
+		"join":          strings.Join,
 	}
 }
 
@@ -204,6 +208,16 @@ func (r *Renderer) Generate(ctx context.Context, p *spec.MLPipeline, opts Option
 		task, err := decodeTask(td.TaskName, data)
 		if err != nil {
 			return nil, err
+		}
+		if td.Cache != nil {
+			// The digest leaves the cache's own env out, so the second rendering has the digest of the first.
+			td.Cache.Task = taskdigest.Digest(&task.Spec)
+			if data, err = r.render("task-"+td.Step+".yaml.tmpl", td); err != nil {
+				return nil, err
+			}
+			if task, err = decodeTask(td.TaskName, data); err != nil {
+				return nil, err
+			}
 		}
 		name := "tasks/" + td.TaskName + ".yaml"
 		out.Tasks = append(out.Tasks, task)

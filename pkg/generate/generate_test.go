@@ -55,7 +55,7 @@ func concat(files []File) []byte {
 }
 
 // goldenSpecs are specs under testdata/ rendered by TestGenerateGolden beside the examples.
-var goldenSpecs = []string{"deploy-kubernetes"}
+var goldenSpecs = []string{"deploy-kubernetes", "cluster-cache"}
 
 func loadTestdata(t testing.TB, name string) *spec.MLPipeline {
 	t.Helper()

@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mlpipe/mlpipe/pkg/cache"
 	mlgate "github.com/mlpipe/mlpipe/pkg/gate"
 	"github.com/mlpipe/mlpipe/pkg/spec"
 )
@@ -60,6 +61,18 @@ type TaskData struct {
 	UsesStorage bool
 	// ExtraEnv are pre-rendered env entries (secret references).
 	ExtraEnv []string
+	// Cache configures the step's cluster cache; nil when the Task is not cached (see cacheData).
+	Cache *CacheData
+}
+
+// CacheData is what a cached Task's step gets (the env of pkg/cache.EnvFrom).
+type CacheData struct {
+	// Store and MaxAge are spec.cache's.
+	Store, MaxAge string
+	// Task is the Task's digest (pkg/cache/taskdigest), filled in once the Task has been rendered.
+	Task string
+	// Params are the Task's string params, the key's param components.
+	Params []string
 }
 
 // WhenData is one when expression of a pipeline task.
@@ -91,15 +104,17 @@ type GateData struct {
 // PipelineData is what pipeline.yaml.tmpl, pipelinerun.yaml.tmpl and kustomization.yaml.tmpl render.
 type PipelineData struct {
 	Name, Namespace string
-	Cache           bool
-	Gate            GateData
-	Params          []Param
-	Register        bool
-	PipelineTasks   []PipelineTaskData
-	Finally         []PipelineTaskData
-	WorkspaceSize   string
-	StorageClass    string
-	Resources       []string
+	// Cache is spec.cache's switch (the mlpipe.dev/cache annotation); ClusterCache adds the cache and
+	// cache-skip params.
+	Cache, ClusterCache bool
+	Gate                GateData
+	Params              []Param
+	Register            bool
+	PipelineTasks       []PipelineTaskData
+	Finally             []PipelineTaskData
+	WorkspaceSize       string
+	StorageClass        string
+	Resources           []string
 	// Schedule is spec.triggers.schedule, nil without one.
 	Schedule *ScheduleData
 	// ServiceAccount is what every run's TaskRuns run as (RunnerServiceAccount); empty without spec.deploy.
@@ -271,6 +286,12 @@ func pipelineParams(p *spec.MLPipeline, extra []string) []Param {
 		Param{Name: "s3-region", Default: st.Region, Description: "Region of the S3 buckets."},
 		Param{Name: "s3-secret-name", Default: st.SecretName, Description: "Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (optional)."},
 	)
+	if p.Spec.Cache.Cluster() {
+		ps = append(ps,
+			Param{Name: cache.ParamEnabled, Default: "true", Description: "\"false\" runs every task without the cache (cache: " + p.Spec.Cache.Store + ")."},
+			Param{Name: cache.ParamSkip, Default: "", Description: "Tasks that run without the cache, comma-separated (e.g. train,evaluate)."},
+		)
+	}
 	for i := range ps {
 		ps[i].HasDefault = ps[i].Placeholder == ""
 	}

@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/mlpipe/mlpipe/pkg/cache"
 	mlgate "github.com/mlpipe/mlpipe/pkg/gate"
 	"github.com/mlpipe/mlpipe/pkg/spec"
 )
@@ -30,9 +31,10 @@ type plan struct {
 	pipeline *PipelineData
 }
 
-// taskName is mlpipe-<step> for the reusable built-in Task, <pipeline>-<step> for a customised one.
+// taskName is mlpipe-<step> for the reusable built-in Task, <pipeline>-<step> for a customised one or one
+// that carries the pipeline's cache store.
 func taskName(p *spec.MLPipeline, step string) string {
-	if p.Spec.Steps.StepByName(step).Custom() {
+	if p.Spec.Steps.StepByName(step).Custom() || p.Spec.Cache.Cluster() && cache.CachedStep(step) {
 		return p.Metadata.Name + "-" + step
 	}
 	return "mlpipe-" + step
@@ -84,12 +86,31 @@ func newTaskData(p *spec.MLPipeline, step, stepImage string) *TaskData {
 		td.Custom = custom
 		td.UserContainer = custom.Image != "" || custom.ScriptText != "" || len(custom.Command) > 0
 	}
+	td.Cache = cacheData(p, td)
 	if step == "alert" {
 		td.ExtraEnv = []string{
 			"        - name: ALERT_WEBHOOK_URL\n          valueFrom:\n            secretKeyRef:\n              name: $(params.webhook-secret-name)\n              key: $(params.webhook-secret-key)",
 		}
 	}
 	return td
+}
+
+// cacheData is the cache of td's step: nil unless spec.cache has a store and the step runs the built-in program
+// (a user's container has no cache hook; see tasks/README.md).
+func cacheData(p *spec.MLPipeline, td *TaskData) *CacheData {
+	if !p.Spec.Cache.Cluster() || !cache.CachedStep(td.Step) || td.UserContainer {
+		return nil
+	}
+	cd := &CacheData{Store: p.Spec.Cache.Store, MaxAge: p.Spec.Cache.MaxAge}
+	for _, prm := range td.Params {
+		if prm.Type == "" || prm.Type == "string" {
+			cd.Params = append(cd.Params, prm.Name)
+		}
+	}
+	if td.UsesStorage {
+		cd.Params = append(cd.Params, "s3-endpoint", "s3-region", "s3-secret-name")
+	}
+	return cd
 }
 
 func newPlan(p *spec.MLPipeline, opts Options) *plan {
@@ -105,7 +126,8 @@ func newPlan(p *spec.MLPipeline, opts Options) *plan {
 	pd := &PipelineData{
 		Name:          p.Metadata.Name,
 		Namespace:     p.Metadata.Namespace,
-		Cache:         *p.Spec.Cache,
+		Cache:         p.Spec.Cache.On(),
+		ClusterCache:  p.Spec.Cache.Cluster(),
 		Gate:          GateData{Metric: ev.Metric, Operator: ev.Operator, Threshold: mlgate.Format(*ev.Threshold)},
 		Params:        pipelineParams(p, extra),
 		Register:      p.Spec.Register != nil,
@@ -212,6 +234,9 @@ func newPlan(p *spec.MLPipeline, opts Options) *plan {
 			for _, n := range []string{"s3-endpoint", "s3-region", "s3-secret-name"} {
 				t.Params = append(t.Params, pv(n, "$(params."+n+")"))
 			}
+		}
+		if td.Cache != nil {
+			t.Params = append(t.Params, pv(cache.ParamEnabled, "$(params."+cache.ParamEnabled+")"), pv(cache.ParamSkip, "$(params."+cache.ParamSkip+")"))
 		}
 		names = append(names, td.Step)
 		pd.PipelineTasks = append(pd.PipelineTasks, t)

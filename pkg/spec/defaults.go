@@ -100,8 +100,11 @@ func (p *MLPipeline) SetDefaults() {
 		}
 	}
 	if s.Cache == nil {
+		s.Cache = &Cache{}
+	}
+	if s.Cache.Enabled == nil {
 		v := true
-		s.Cache = &v
+		s.Cache.Enabled = &v
 	}
 	if s.Workspace == nil {
 		s.Workspace = &Workspace{}

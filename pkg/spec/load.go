@@ -244,6 +244,12 @@ func (l *loader) decode(n *yaml.Node, v reflect.Value, field string) {
 		}
 		v = v.Elem()
 	}
+	if sf, ok := v.Addr().Interface().(scalarForm); ok && n.Kind == yaml.ScalarNode {
+		if err := sf.decodeScalar(n); err != nil {
+			l.fail(n, field, "expected true or false, got %q", n.Value)
+		}
+		return
+	}
 	switch v.Kind() {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
@@ -312,6 +318,21 @@ func (l *loader) decode(n *yaml.Node, v reflect.Value, field string) {
 			l.fail(n, field, "expected %s, got %q", kindName(v.Kind()), n.Value)
 		}
 	}
+}
+
+// scalarForm is a mapping type that also accepts a scalar shorthand (Cache: `cache: true`).
+type scalarForm interface {
+	decodeScalar(n *yaml.Node) error
+}
+
+// decodeScalar implements scalarForm: `cache: true|false`.
+func (c *Cache) decodeScalar(n *yaml.Node) error {
+	var b bool
+	if err := n.Decode(&b); err != nil {
+		return err
+	}
+	c.Enabled = &b
+	return nil
 }
 
 func describe(n *yaml.Node) string {

@@ -48,8 +48,33 @@ func TestLoadValid(t *testing.T) {
 			if ev.Metric != "accuracy" || ev.Operator != ">=" || *ev.Threshold != DefaultThreshold {
 				t.Errorf("gate defaults = %s %s %v", ev.Metric, ev.Operator, *ev.Threshold)
 			}
-			if !*p.Spec.Cache || *p.Spec.Data.TestFraction != 0.2 || *p.Spec.Data.Seed != 42 || p.Spec.Data.Missing != "drop" || p.Spec.Data.Delimiter != "" {
+			if !p.Spec.Cache.On() || p.Spec.Cache.Store != "" || *p.Spec.Data.TestFraction != 0.2 || *p.Spec.Data.Seed != 42 || p.Spec.Data.Missing != "drop" || p.Spec.Data.Delimiter != "" {
 				t.Errorf("defaults not applied: %+v", p.Spec)
+			}
+		},
+	}, {
+		name: "cache: false is the short form of enabled: false",
+		yaml: base + "  cache: false\n",
+		check: func(t *testing.T, p *MLPipeline) {
+			if p.Spec.Cache.On() || p.Spec.Cache.Cluster() {
+				t.Errorf("cache = %+v, want off", p.Spec.Cache)
+			}
+		},
+	}, {
+		name: "cluster cache form",
+		yaml: base + "  cache: {store: s3://mlpipe/cache, maxAge: 720h}\n",
+		check: func(t *testing.T, p *MLPipeline) {
+			c := p.Spec.Cache
+			if !c.On() || !c.Cluster() || c.Store != "s3://mlpipe/cache" || c.MaxAge != "720h" {
+				t.Errorf("cache = %+v, want enabled (the default) with store s3://mlpipe/cache and maxAge 720h", c)
+			}
+		},
+	}, {
+		name: "cluster cache form switched off",
+		yaml: base + "  cache:\n    enabled: false\n    store: s3://mlpipe/cache\n",
+		check: func(t *testing.T, p *MLPipeline) {
+			if p.Spec.Cache.On() || p.Spec.Cache.Cluster() {
+				t.Errorf("cache = %+v, want off", p.Spec.Cache)
 			}
 		},
 	}, {
@@ -387,6 +412,18 @@ func TestLoadInvalid(t *testing.T) {
 		name: "cache not a bool",
 		yaml: base + "  cache: maybe\n",
 		want: []string{`f.yaml:9:10: spec.cache: expected true or false, got "maybe"`},
+	}, {
+		name: "cache cluster form: unknown field, bad store and max age",
+		yaml: base + "  cache:\n    enable: true\n    store: http://x/cache\n    maxAge: 30d\n",
+		want: []string{
+			`f.yaml:10:5: spec.cache.enable: unknown field "enable" (did you mean "enabled"?)`,
+			`f.yaml:11:5: spec.cache.store: unsupported URI scheme "http" in "http://x/cache": use file:// or s3://`,
+			`f.yaml:12:5: spec.cache.maxAge: must be a positive duration such as 720h, got "30d"`,
+		},
+	}, {
+		name: "cache a list",
+		yaml: base + "  cache: [true]\n",
+		want: []string{`f.yaml:9:10: spec.cache: expected a mapping, got a list`},
 	}, {
 		name: "bad storage endpoint and workspace size",
 		yaml: base + "  storage: {endpoint: 'minio:9000'}\n  workspace: {size: lots}\n",

@@ -72,11 +72,31 @@ type Spec struct {
 	Alert *Alert `yaml:"alert,omitempty"`
 	// Triggers start the pipeline in a cluster.
 	Triggers *Triggers `yaml:"triggers,omitempty"`
-	// Cache reuses task outputs when their inputs did not change (default true).
-	Cache *bool `yaml:"cache,omitempty"`
+	// Cache reuses task outputs when their inputs did not change: true or false (the local cache only), or the
+	// cluster form {enabled, store, maxAge}.
+	Cache *Cache `yaml:"cache,omitempty"`
 	// Workspace sizes the PVC of the sample PipelineRun (default 1Gi).
 	Workspace *Workspace `yaml:"workspace,omitempty"`
 }
+
+// Cache configures the task cache. `cache: true` and `cache: false` are shorthands for {enabled: true} and
+// {enabled: false}.
+type Cache struct {
+	// Enabled switches the cache (default true).
+	Enabled *bool `yaml:"enabled,omitempty"`
+	// Store is the URI of a shared cache (s3://bucket/prefix, or file:///path on a volume every step mounts).
+	// With it the generated Tasks cache in the cluster, and local runs use it too; without it only local runs
+	// cache, in .mlpipe/cache.
+	Store string `yaml:"store,omitempty"`
+	// MaxAge is the age (a Go duration such as 720h) beyond which an entry is not reused; empty means no limit.
+	MaxAge string `yaml:"maxAge,omitempty"`
+}
+
+// On reports whether the cache is enabled.
+func (c *Cache) On() bool { return c == nil || c.Enabled == nil || *c.Enabled }
+
+// Cluster reports whether the generated Tasks cache in the cluster: enabled with a store.
+func (c *Cache) Cluster() bool { return c.On() && c != nil && c.Store != "" }
 
 // Data is where the training CSV comes from.
 type Data struct {

@@ -136,6 +136,16 @@ func (p *MLPipeline) validate() ErrorList {
 			}
 		}
 	}
+	if cc := s.Cache; cc != nil {
+		if cc.Store != "" {
+			c.uri("spec.cache.store", cc.Store, false)
+		}
+		if cc.MaxAge != "" {
+			if d, err := time.ParseDuration(cc.MaxAge); err != nil || d <= 0 {
+				c.add("spec.cache.maxAge", "must be a positive duration such as 720h, got %q", cc.MaxAge)
+			}
+		}
+	}
 	if s.Workspace != nil {
 		if _, err := resource.ParseQuantity(s.Workspace.Size); err != nil {
 			c.add("spec.workspace.size", "must be a quantity such as 1Gi, got %q", s.Workspace.Size)

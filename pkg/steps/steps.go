@@ -117,7 +117,8 @@ func requireFlags(cmd *cobra.Command, names ...string) error {
 	return nil
 }
 
-// runE adapts a step body to cobra: it binds environment variables, checks required flags, then runs fn.
+// runE adapts a step body to cobra: it binds environment variables, checks required flags, then runs fn
+// through the cache (withCache, cache.go).
 func runE(required []string, fn func(cmd *cobra.Command) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, _ []string) error {
 		if err := bindEnv(cmd); err != nil {
@@ -126,7 +127,7 @@ func runE(required []string, fn func(cmd *cobra.Command) error) func(*cobra.Comm
 		if err := requireFlags(cmd, required...); err != nil {
 			return recordError(err)
 		}
-		return recordError(fn(cmd))
+		return recordError(withCache(cmd, fn))
 	}
 }
 
