@@ -15,7 +15,8 @@
 
 # Runs mlpipe's benchmarks and writes one markdown table to bench/results.md (and stdout).
 #   hack/bench.sh            in-process benchmarks + `mlpipe generate` process time
-#   BENCH_CLUSTER=1 ...      also the S3 paths and the schedule controller vs CronJob (real API server; slow)
+#   BENCH_CLUSTER=1 ...      also the S3 paths, the schedule controller vs CronJob (real API server) and the
+#                            cluster cache on the real node (hack/bench-cache.sh, root); slow
 # Called by `make bench` with the tool paths exported (hack/tools-env.sh).
 set -o errexit -o nounset -o pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -53,6 +54,7 @@ echo "BenchmarkGenerateProcess/churn 5 ${median} ms/process" >>"$tmp/raw"
 if [[ "${BENCH_CLUSTER:-}" == "1" ]]; then
 	bench ./test/integration 'S3' 1x
 	if [[ -x hack/bench-schedule.sh ]]; then hack/bench-schedule.sh | tee "$tmp/schedule.md" >&2 || true; fi
+	if [[ -x hack/bench-cache.sh ]]; then hack/bench-cache.sh | tee "$tmp/cache.md" >&2 || true; fi
 fi
 
 {
@@ -64,5 +66,6 @@ fi
 	echo "| --- | --- | --- |"
 	awk '{ name=$1; sub(/-[0-9]+$/, "", name); m=""; for (i=3; i+1<=NF; i+=2) m = m (m==""?"":", ") $i " " $(i+1); printf "| %s | %s | %s |\n", name, $2, m }' "$tmp/raw"
 	if [[ -s "$tmp/schedule.md" ]]; then echo; cat "$tmp/schedule.md"; fi
+	if [[ -s "$tmp/cache.md" ]]; then echo; cat "$tmp/cache.md"; fi
 } >"$out"
 cat "$out"
