@@ -109,7 +109,7 @@ func runResume(cmd *cobra.Command, o *resumeOptions, name string) error {
 	case uncached != "":
 		fmt.Fprintf(out, "Every task runs again: %s.\n", uncached)
 	case len(again) > 0:
-		fmt.Fprintf(out, "Finished tasks whose inputs did not change restore their outputs from the cache; %s ran without it and run again.\n", strings.Join(again, ", "))
+		fmt.Fprintf(out, "Finished tasks whose inputs did not change restore their outputs from the cache; %s did not use it and run again.\n", strings.Join(again, ", "))
 	default:
 		fmt.Fprintln(out, "Finished tasks whose inputs did not change restore their outputs from the cache; the rest run again.")
 	}

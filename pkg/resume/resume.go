@@ -35,6 +35,7 @@ import (
 	"knative.dev/pkg/apis"
 	"knative.dev/pkg/kmeta"
 
+	"github.com/mlpipe/mlpipe/pkg/cache"
 	"github.com/mlpipe/mlpipe/pkg/receiver"
 	"github.com/mlpipe/mlpipe/pkg/reconciler/pipelineschedule/resources"
 )
@@ -141,8 +142,7 @@ func Workspaces(pr *v1.PipelineRun) []string {
 			what = "a new claim from the same volumeClaimTemplate (Tekton creates it for the new run; the failed run's claim is not reused)"
 		case ws.PersistentVolumeClaim != nil:
 			what = fmt.Sprintf("the same claim %s, with whatever the failed run left in it: a task that hits the cache "+
-				"restores its outputs over those files; one whose key covers the workspace contents may miss because of them",
-				ws.PersistentVolumeClaim.ClaimName)
+				"restores its outputs over those files, one that misses writes them anew", ws.PersistentVolumeClaim.ClaimName)
 		case ws.EmptyDir != nil:
 			what = "a new, empty emptyDir"
 		case ws.ConfigMap != nil:
@@ -161,10 +161,6 @@ func Workspaces(pr *v1.PipelineRun) []string {
 	return out
 }
 
-// CacheResult is the TaskRun result in which the built-in steps say whether the task hit the cache: hit, miss,
-// or off (the cache was disabled for it).
-const CacheResult = "cache"
-
 // Task is what one pipeline task of a finished run left.
 type Task struct {
 	// Name is the pipeline task name.
@@ -172,13 +168,14 @@ type Task struct {
 	// Succeeded and Failed come from the TaskRun's Succeeded condition; Reason is its reason.
 	Succeeded, Failed bool
 	Reason            string
-	// Cache is the TaskRun's cache result: hit, miss, off, or empty when the task reports none.
+	// Cache is the TaskRun's cache result (cache.ResultCache): hit, miss, off, or empty when the task reports
+	// none.
 	Cache string
 }
 
 // Cached reports whether a succeeded task left an entry a resume can hit: it looked the cache up (hit or
 // miss; a miss that succeeds stores its outputs).
-func (t Task) Cached() bool { return t.Succeeded && (t.Cache == "hit" || t.Cache == "miss") }
+func (t Task) Cached() bool { return t.Succeeded && (t.Cache == cache.Hit || t.Cache == cache.Miss) }
 
 // Tasks lists the pipeline tasks of a run that have a TaskRun, sorted by name.
 func Tasks(ctx context.Context, tc versioned.Interface, pr *v1.PipelineRun) ([]Task, error) {
@@ -195,7 +192,7 @@ func Tasks(ctx context.Context, tc versioned.Interface, pr *v1.PipelineRun) ([]T
 			t.Succeeded, t.Failed, t.Reason = c.IsTrue(), c.IsFalse(), c.Reason
 		}
 		for _, r := range tr.Status.Results {
-			if r.Name == CacheResult {
+			if r.Name == cache.ResultCache {
 				t.Cache = r.Value.StringVal
 			}
 		}
@@ -215,11 +212,11 @@ func Uncached(tasks []Task) string {
 			return ""
 		}
 		if t.Succeeded {
-			cache := "cache=" + t.Cache
+			what := cache.ResultCache + "=" + t.Cache
 			if t.Cache == "" {
-				cache = "no cache result"
+				what = "no " + cache.ResultCache + " result"
 			}
-			succeeded = append(succeeded, t.Name+": "+cache)
+			succeeded = append(succeeded, t.Name+": "+what)
 		}
 	}
 	if len(succeeded) == 0 {
