@@ -155,6 +155,8 @@ type Inputs struct {
 	Params map[string]string
 	// Workspaces maps each bound workspace to its path, for tokens and local inputs.
 	Workspaces map[string]string
+	// RunDir is a local run's folder: in params, after the workspaces, it becomes RunDirToken.
+	RunDir string
 	// Programs maps each step to its program identity.
 	Programs map[string]string
 	// Context maps each $(context.…) variable the spec references (without "context.") to its value.
@@ -194,6 +196,9 @@ func (d *Digester) Key(ctx context.Context, in Inputs) (k Key, files map[string]
 			continue
 		}
 		c[ComponentParam+name] = Tokenize(v, in.Workspaces)
+		if in.RunDir != "" {
+			c[ComponentParam+name] = strings.ReplaceAll(c[ComponentParam+name], in.RunDir, RunDirToken)
+		}
 		if p := LocalPath(v); p != "" {
 			if sum, _, err := d.Tree(p); err == nil {
 				c[ComponentInput+name] = sum

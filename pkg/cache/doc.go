@@ -32,7 +32,8 @@ limitations under the License.
 //     MLPIPE_CACHE_TASK; the local runner reads the same env from the Task, else computes the same digest.
 //   - "param:<name>": each param's resolved value (upstream results substituted), with every workspace path
 //     replaced by $(workspaces.<name>.path), so a local run folder and /workspace/<name> give the same text.
-//     The cache's own params (cache, cache-skip) are not components.
+//     In a local run, its folder outside the workspaces becomes $(mlpipe.run.dir). The cache's own params
+//     (cache, cache-skip) are not components.
 //   - "input:<name>": for a param whose value names an artifact, what is behind it: a local file or directory
 //     (a path or file:// URI) by TreeDigest (every file's relative path and sha256); an s3:// URI by
 //     store.Fingerprint (ETag, version and size, or every object under a prefix).

@@ -75,6 +75,9 @@ func Short(key string) string {
 // variable, $(workspaces.<name>.path).
 func WorkspaceToken(name string) string { return "$(workspaces." + name + ".path)" }
 
+// RunDirToken stands for a local run's folder in keys and stored results (paths outside any workspace).
+const RunDirToken = "$(mlpipe.run.dir)"
+
 // Tokenize replaces every workspace path in s (workspaces maps name to path) by its WorkspaceToken, longest
 // path first so that a workspace nested in another is replaced by its own token.
 func Tokenize(s string, workspaces map[string]string) string {

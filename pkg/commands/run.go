@@ -109,7 +109,7 @@ other characters as _), else the variable of the step env's own name.`,
 				// The local runner acts as a cluster with enable-cel-in-whenexpression on.
 				ctx = localrun.WithCEL(ctx)
 			}
-			opts := localrun.Options{Params: params, Parallel: ro.Parallel, NoCache: ro.NoCache, DeployToCluster: ro.DeployToCluster,
+			opts := localrun.Options{Params: params, Parallel: ro.Parallel, NoCache: ro.NoCache, CacheStore: ro.CacheStore, DeployToCluster: ro.DeployToCluster,
 				PassEnv: ro.PassEnv, Root: ro.StateDir, Log: cmd.ErrOrStderr()}
 			if ro.Timeout > 0 {
 				opts.Timeouts = &v1.TimeoutFields{Pipeline: &metav1.Duration{Duration: ro.Timeout}}

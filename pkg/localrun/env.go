@@ -24,6 +24,7 @@ import (
 
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
+	"github.com/mlpipe/mlpipe/pkg/cache"
 	"github.com/mlpipe/mlpipe/pkg/clusteraccess"
 	"github.com/mlpipe/mlpipe/pkg/runnerenv"
 )
@@ -50,6 +51,9 @@ func (r *runner) stepEnv(step v1.Step, d taskDirs) ([]string, error) {
 	alert := builtinStep(step) == "alert"
 	missingWebhook := false
 	for _, e := range step.Env {
+		if e.Name == cache.EnvStore {
+			continue // the runner caches a local run's tasks itself: a built-in step must not use the cluster's store
+		}
 		val := e.Value
 		if src := e.ValueFrom; src != nil {
 			var (

@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -36,6 +37,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/clock"
 
+	"github.com/mlpipe/mlpipe/pkg/cache"
 	"github.com/mlpipe/mlpipe/pkg/clusteraccess"
 )
 
@@ -112,16 +114,20 @@ func (r *runner) execute(ctx context.Context, j *job) outcome {
 
 	var key *cacheKey
 	if r.cache.enabled && r.taskCacheable(j) {
-		key = r.cache.key(ctx, keySpec, j.tr.Spec.Params, wsDirs, r.stepPrograms(keySpec.Steps), r.taskGetenv(keySpec, d))
+		key = r.cache.key(ctx, keyInputs{
+			taskName: j.rt.TaskName, spec: j.rt.TaskSpec, tr: j.tr, wsDirs: wsDirs,
+			programs: r.stepPrograms(keySpec.Steps), builtin: allBuiltin(keySpec.Steps), getenv: r.taskGetenv(keySpec, d),
+		})
 	}
 	if key != nil && key.Unknown != "" {
 		_ = r.cache.writeDisabled(d.root, key.Unknown)
 		fmt.Fprintf(r.log, "not caching %s: %s\n", j.pt.Name, key.Unknown)
 		key = nil
 	} else if key != nil {
-		if hit, err := r.cache.restore(key, wsDirs, d.results); err == nil && hit != nil {
-			_ = r.cache.writeDecision(d.root, key, hit.RunID)
-			return outcome{ok: true, results: r.typedResults(ts, hit.Results), spec: ts, cacheKey: key.Sum, cachedFrom: hit.RunID}
+		if hit, _, err := r.cache.restore(ctx, key, wsDirs, d.results); err == nil && hit != nil {
+			_ = r.cache.writeDecision(d.root, key, hit.Run)
+			results := withCacheResults(r.typedResults(ts, hit.Results), ts, cache.Hit, key.Sum)
+			return outcome{ok: true, results: results, spec: ts, cacheKey: key.Sum, cachedFrom: hit.Run}
 		} else if err != nil {
 			fmt.Fprintf(r.log, "cache restore for %s failed, running it: %v\n", j.pt.Name, err)
 		}
@@ -154,12 +160,40 @@ func (r *runner) execute(ctx context.Context, j *job) outcome {
 	retries := out.retries
 	if out.ok && key != nil {
 		out.cacheKey = key.Sum
-		if err := r.cache.store(key, j.pt.Name, r.opts.RunID, wsDirs, before, d.results, out.results); err != nil {
+		if err := r.cache.store(ctx, key, r.pipeline.Name, j.pt.Name, r.opts.RunID, wsDirs, before, out.results); err != nil {
 			fmt.Fprintf(r.log, "cache store for %s failed: %v\n", j.pt.Name, err)
 		}
+		out.results = withCacheResults(out.results, ts, cache.Miss, key.Sum)
 	}
 	out.retries = retries
 	return out
+}
+
+// withCacheResults sets the results cache and cache-key when the Task declares them (a Task generated for the
+// cluster cache): the runner, not the step, caches a local run.
+func withCacheResults(results []v1.TaskRunResult, ts *v1.TaskSpec, decision, key string) []v1.TaskRunResult {
+	declared := map[string]bool{}
+	for _, r := range ts.Results {
+		declared[r.Name] = true
+	}
+	out := slices.DeleteFunc(results, func(r v1.TaskRunResult) bool { return r.Name == cache.ResultCache || r.Name == cache.ResultKey })
+	for name, v := range map[string]string{cache.ResultCache: decision, cache.ResultKey: key} {
+		if declared[name] {
+			out = append(out, v1.TaskRunResult{Name: name, Type: v1.ResultsTypeString, Value: *v1.NewStructuredValues(v)})
+		}
+	}
+	return out
+}
+
+// allBuiltin reports whether every step runs a built-in step program: such a task names its inputs in params,
+// and its key has no workspace components (as in a Pod).
+func allBuiltin(steps []v1.Step) bool {
+	for _, s := range steps {
+		if builtinStep(s) == "" {
+			return false
+		}
+	}
+	return len(steps) > 0
 }
 
 // emitAsync reports a retry; events are delivered from the scheduling
@@ -522,45 +556,74 @@ func (r *runner) taskGetenv(ts *v1.TaskSpec, d taskDirs) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
-// stepPrograms maps each step to the host programs it runs, for the cache key: the script's interpreter, this
-// binary for the built-in step programs (every file named in SelfCommand), or the command. A program that
-// cannot be found is left out: the step fails when it runs.
-func (r *runner) stepPrograms(steps []v1.Step) map[string][]string {
-	out := map[string][]string{}
+// stepPrograms maps each step to the identity of the host programs it runs, for the cache key: the built-in
+// steps' build identity (cache.ProgramIdentity, which mlpipe-step in a Pod shares) when this binary runs them,
+// else the fingerprints of the files it runs: the script's interpreter, every file named in SelfCommand, or
+// the command. A program that cannot be found is left out: the step fails when it runs.
+func (r *runner) stepPrograms(steps []v1.Step) map[string]string {
+	out := map[string]string{}
 	for i, step := range steps {
 		name := step.Name
 		if name == "" {
 			name = fmt.Sprintf("step-%d", i)
 		}
-		var prog string
+		var paths []string
 		switch {
+		case builtinStep(step) != "" && r.runsSelf():
+			if id := cache.ProgramIdentity(); id != "" {
+				out[name] = id
+			}
+			continue
 		case step.Script != "":
-			prog = "/bin/sh"
+			prog := "/bin/sh"
 			if strings.HasPrefix(step.Script, "#!") {
 				prog, _ = interpreterOf(step.Script)
 			}
+			paths = lookPath(prog)
 		case len(step.Command) > 0 && filepath.Base(step.Command[0]) == StepCommand && len(r.opts.SelfCommand) > 0:
 			for k, arg := range r.opts.SelfCommand {
 				if k == 0 {
-					if path, err := exec.LookPath(arg); err == nil {
-						out[name] = append(out[name], path)
-					}
+					paths = append(paths, lookPath(arg)...)
 				} else if info, err := os.Stat(arg); err == nil && filepath.IsAbs(arg) && info.Mode().IsRegular() {
-					out[name] = append(out[name], arg) // e.g. the script of ["/bin/sh", "/path/step.sh"]
+					paths = append(paths, arg) // e.g. the script of ["/bin/sh", "/path/step.sh"]
 				}
 			}
-			continue
 		case len(step.Command) > 0:
-			prog = step.Command[0]
+			paths = lookPath(step.Command[0])
 		}
-		if prog == "" {
-			continue
+		var fps []string
+		for _, p := range paths {
+			fps = append(fps, r.cache.programFingerprint(p))
 		}
-		if path, err := exec.LookPath(prog); err == nil {
-			out[name] = []string{path}
+		if len(fps) > 0 {
+			out[name] = strings.Join(fps, "; ")
 		}
 	}
 	return out
+}
+
+// runsSelf reports whether the built-in steps run as this very binary (SelfCommand is just its path).
+func (r *runner) runsSelf() bool {
+	if len(r.opts.SelfCommand) != 1 {
+		return false
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return false
+	}
+	self, err1 := filepath.EvalSymlinks(exe)
+	cmd, err2 := filepath.EvalSymlinks(r.opts.SelfCommand[0])
+	return err1 == nil && err2 == nil && self == cmd
+}
+
+func lookPath(prog string) []string {
+	if prog == "" {
+		return nil
+	}
+	if path, err := exec.LookPath(prog); err == nil {
+		return []string{path}
+	}
+	return nil
 }
 
 // checkInterpreter fails with a message naming the interpreter when a

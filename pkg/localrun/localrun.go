@@ -79,6 +79,9 @@ type Options struct {
 	// instead of none, the deploy step applies its InferenceService, and tasks running it are not cached (the
 	// cluster's state is an input the cache cannot see). Without it a local run never contacts a cluster.
 	DeployToCluster bool
+	// CacheStore is the URI of a shared cache (s3://bucket/prefix, file:///dir), e.g. the spec's cache.store,
+	// whose entries the cluster's steps read and write too; "" means <Root>/cache.
+	CacheStore string
 	// Root is the state directory holding runs/ and cache/; "" means ".mlpipe".
 	Root string
 	// RunID names the run folder; "" generates one from the start time.

@@ -28,6 +28,8 @@ import (
 
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/mlpipe/mlpipe/pkg/cache"
 )
 
 // A run folder, .mlpipe/runs/<pipeline>/<run-id>/, holds:
@@ -183,7 +185,7 @@ func Explain(root, runID, task string) (string, error) {
 		return b.String(), nil
 	case "hit":
 		fmt.Fprintf(&b, "%s in run %s: cache HIT, key %s\n", task, run.RunID, short(d.Key.Sum))
-		fmt.Fprintf(&b, "  outputs and results restored from run %s: the same substituted spec, params, input artifacts and workspace contents\n", d.CachedFrom)
+		fmt.Fprintf(&b, "  outputs and results restored from run %s: the same Task, params, input artifacts, programs and workspace contents\n", d.CachedFrom)
 		writeComponents(&b, d.Key)
 		return b.String(), nil
 	}
@@ -194,7 +196,7 @@ func Explain(root, runID, task string) (string, error) {
 		return b.String(), nil
 	}
 	if prev.Key.Sum == d.Key.Sum {
-		fmt.Fprintf(&b, "  run %s had the same key but its entry is gone (it failed, or .mlpipe/cache was cleared)\n", prevRun.RunID)
+		fmt.Fprintf(&b, "  run %s had the same key but left no usable entry (it failed, the cache was pruned or cleared, or a stored file is gone)\n", prevRun.RunID)
 		return b.String(), nil
 	}
 	fmt.Fprintf(&b, "  compared with run %s (key %s), these inputs changed:\n", prevRun.RunID, short(prev.Key.Sum))
@@ -204,12 +206,7 @@ func Explain(root, runID, task string) (string, error) {
 	return b.String(), nil
 }
 
-func short(s string) string {
-	if len(s) > 12 {
-		return s[:12]
-	}
-	return s
-}
+func short(s string) string { return cache.Short(s) }
 
 func writeComponents(b *strings.Builder, k *cacheKey) {
 	for _, name := range sortedKeys(k.Components) {
@@ -278,15 +275,17 @@ func diffKeys(old, cur *cacheKey) []string {
 		case !inCur:
 			out = append(out, fmt.Sprintf("%s %s is gone (was %s)", kind, name, clip(a)))
 		case kind == "param":
-			out = append(out, fmt.Sprintf("param %s: %s -> %s", name, clip(a), clip(b)))
+			out = append(out, fmt.Sprintf("param %s: %q -> %q", name, clip(a), clip(b)))
 		case kind == "input":
 			out = append(out, fmt.Sprintf("input artifact behind param %s changed contents (sha256 %s -> %s)", name, short(a), short(b)))
 		case kind == "workspace":
 			out = append(out, fmt.Sprintf("workspace %s contents at task start changed: %s", name, fileChanges(old.Files[name], cur.Files[name])))
 		case kind == "program":
 			out = append(out, fmt.Sprintf("the program step %s runs was rebuilt or replaced (%s -> %s)", name, clip(a), clip(b)))
-		case kind == "spec":
-			out = append(out, "task spec after substitution changed: "+specChange(old.Spec, cur.Spec))
+		case n == cache.ComponentTask:
+			out = append(out, "the Task's spec changed: "+specChange(old.Spec, cur.Spec))
+		case kind == "context":
+			out = append(out, fmt.Sprintf("context %s: %s -> %s", name, clip(a), clip(b)))
 		default:
 			out = append(out, fmt.Sprintf("%s: %s -> %s", n, clip(a), clip(b)))
 		}

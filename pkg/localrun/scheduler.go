@@ -49,6 +49,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	"knative.dev/pkg/apis"
+
+	"github.com/mlpipe/mlpipe/pkg/cache"
 )
 
 // ErrInvalid marks errors found before any task ran (a bad graph, a missing
@@ -79,7 +81,7 @@ type runner struct {
 	order            []string
 	finallyStart     *time.Time
 
-	cache   *cache
+	cache   *localCache
 	running map[string]context.CancelCauseFunc // TaskRun name -> cancel
 	// trDir is each TaskRun's folder under tasks/: the pipeline task's name, or
 	// <name>/matrix-<i> for the i-th TaskRun of a matrixed task.
@@ -566,7 +568,11 @@ func (r *runner) run() (*Result, error) {
 			return nil, fmt.Errorf("error creating workspace directory: %w", err)
 		}
 	}
-	r.cache = newCache(r.opts.Root, r.dir, r.cachingEnabled())
+	c, err := newCache(r.ctx, r.opts.Root, r.opts.CacheStore, r.dir, r.cachingEnabled(), r.clk)
+	if err != nil {
+		return nil, err
+	}
+	r.cache = c
 	if err := r.recordObjects(); err != nil {
 		return nil, err
 	}
@@ -929,7 +935,7 @@ func (r *runner) summarize(res *Result) {
 				g.Passed = &b
 			}
 			if uri, ok := t.Results["metrics-uri"]; ok {
-				if src := localPath(uri); src != "" {
+				if src := cache.LocalPath(uri); src != "" {
 					dst := filepath.Join(r.dir, "metrics.json")
 					if copyFile(src, dst) == nil {
 						res.Metrics = dst
@@ -972,18 +978,6 @@ func (r *runner) runsBuiltin(pt v1.PipelineTask, verb string) bool {
 		}
 	}
 	return false
-}
-
-// localPath turns a file:// URI or an absolute path into a local path; "" otherwise.
-func localPath(uri string) string {
-	uri = strings.TrimSpace(uri)
-	switch {
-	case strings.HasPrefix(uri, "file://"):
-		return strings.TrimPrefix(uri, "file://")
-	case filepath.IsAbs(uri):
-		return uri
-	}
-	return ""
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -1034,4 +1028,29 @@ func paramValue(typ v1.ParamType, raw string) (v1.ParamValue, error) {
 		return *v1.NewObject(obj), nil
 	}
 	return *v1.NewStructuredValues(raw), nil
+}
+
+// copyFile copies src to dst, creating dst's directory.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	info, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, info.Mode().Perm()|0o200)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

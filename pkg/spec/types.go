@@ -85,8 +85,8 @@ type Cache struct {
 	// Enabled switches the cache (default true).
 	Enabled *bool `yaml:"enabled,omitempty"`
 	// Store is the URI of a shared cache (s3://bucket/prefix, or file:///path on a volume every step mounts).
-	// With it the generated Tasks cache in the cluster, and local runs use it too; without it only local runs
-	// cache, in .mlpipe/cache.
+	// With it the generated preprocess, train and evaluate Tasks cache in the cluster. Local runs keep their own
+	// cache in .mlpipe/cache unless run with `mlpipe run --cache-store <this URI>`.
 	Store string `yaml:"store,omitempty"`
 	// MaxAge is the age (a Go duration such as 720h) beyond which an entry is not reused; empty means no limit.
 	MaxAge string `yaml:"maxAge,omitempty"`

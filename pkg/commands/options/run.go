@@ -34,6 +34,8 @@ type RunOptions struct {
 	Parallel int
 	// NoCache disables the cache for this run.
 	NoCache bool
+	// CacheStore is a shared cache's URI (s3:// or file://) instead of the state dir's cache.
+	CacheStore string
 	// PassEnv are host variables passed to every step beside its declared env.
 	PassEnv []string
 	// DeployToCluster lets the deploy step apply to the cluster KUBECONFIG names.
@@ -52,6 +54,8 @@ func AddRunOptions(cmd *cobra.Command, o *RunOptions) {
 	cmd.Flags().StringArrayVarP(&o.Params, "param", "p", nil, "override a pipeline param: -p name=value (repeatable)")
 	cmd.Flags().IntVar(&o.Parallel, "parallel", 4, "run at most N tasks at once")
 	cmd.Flags().BoolVar(&o.NoCache, "no-cache", false, "run every task, neither reading nor writing the cache")
+	cmd.Flags().StringVar(&o.CacheStore, "cache-store", "", "use the shared cache at this URI (e.g. the spec's cache.store, s3://bucket/cache) instead of <state-dir>/cache, "+
+		"so that a local run and the cluster reuse each other's results (S3 credentials: AWS_* on this machine)")
 	cmd.Flags().BoolVar(&o.DeployToCluster, "deploy-to-cluster", false, "let the deploy step apply to the cluster KUBECONFIG names; without it a local run never contacts a cluster")
 	cmd.Flags().StringArrayVar(&o.PassEnv, "pass-env", nil, "pass this machine's variable NAME to every step (repeatable); by default a step sees only its declared env and PATH, HOME, TMPDIR, locale")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "table", "output format: table or json")
