@@ -83,7 +83,7 @@ func TestCacheExplainCluster(t *testing.T) {
 		{"train", []string{
 			"train in run churn-run-x7k2p: cache MISS, key 222222222222\n",
 			"compared with run churn-run-earlier (key 111111111111), these inputs changed:\n",
-			"  - param epochs: 80 -> 40\n",
+			"  - param epochs: \"80\" -> \"40\"\n",
 		}},
 		{"preprocess", []string{
 			"preprocess in run churn-run-x7k2p: cache HIT, key 333333333333\n",

@@ -16,18 +16,22 @@ limitations under the License.
 
 package localrun
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/mlpipe/mlpipe/pkg/cache"
+)
 
 // ChangedComponents lists, in the words of `mlpipe cache explain`, the components that differ between two
 // cache keys' components (as a cluster task's cache records keep them), so that the cluster's explain says
 // what changed as the local one does.
 func ChangedComponents(old, cur map[string]string) []string {
-	return diffKeys(&cacheKey{Components: old}, &cacheKey{Components: cur})
+	return diffKeys(&cacheKey{Key: cache.Key{Components: old}}, &cacheKey{Key: cache.Key{Components: cur}})
 }
 
 // FormatComponents lists a key's components one a line, as `mlpipe cache explain` prints them for a hit.
 func FormatComponents(components map[string]string) string {
 	var b strings.Builder
-	writeComponents(&b, &cacheKey{Components: components})
+	writeComponents(&b, &cacheKey{Key: cache.Key{Components: components}})
 	return b.String()
 }

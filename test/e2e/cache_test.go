@@ -285,7 +285,7 @@ func TestRealNodeCache(t *testing.T) {
 		benchFigure(t, "wall first=%s second=%s ratio=%.3f", first.wall.Round(time.Second), second.wall.Round(time.Second), second.wall.Seconds()/first.wall.Seconds())
 
 		out := e.explain(t, second, "train")
-		for _, want := range []string{"train in run " + second.name + ": cache MISS", "compared with run " + first.name, "param epochs: 3 -> 2"} {
+		for _, want := range []string{"train in run " + second.name + ": cache MISS", "compared with run " + first.name, `param epochs: "3" -> "2"`} {
 			if !strings.Contains(out, want) {
 				t.Errorf("mlpipe cache explain %s train does not say %q:\n%s", second.name, want, out)
 			}
