@@ -223,7 +223,7 @@ func explainCluster(cmd *cobra.Command, o *cacheExplainOptions, run, task string
 	case cache.Hit:
 		fmt.Fprintf(&b, "%s in run %s: cache HIT, key %s\n", task, run, cache.Short(key))
 		if rec != nil {
-			fmt.Fprintf(&b, "  outputs and results restored from %s: the same task, params and input artifacts\n", rec.CachedFrom)
+			fmt.Fprintf(&b, "  outputs and results restored from %s: the same Task, params, input artifacts and programs\n", rec.CachedFrom)
 			b.WriteString(localrun.FormatComponents(rec.Components))
 		}
 		return b.String(), nil
