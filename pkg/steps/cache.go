@@ -49,10 +49,6 @@ func withCache(cmd *cobra.Command, fn func(cmd *cobra.Command) error) error {
 	if err != nil {
 		env.Disabled = err.Error()
 	}
-	program := cache.ProgramIdentity()
-	if env.Disabled == "" && program == "" {
-		env.Disabled = "the step program's identity is unknown (its binary cannot be read)"
-	}
 	if env.Disabled != "" {
 		fmt.Fprintf(log, "cache off: %s\n", env.Disabled)
 		if err := fn(cmd); err != nil {
@@ -68,7 +64,7 @@ func withCache(cmd *cobra.Command, fn func(cmd *cobra.Command) error) error {
 	if sc.task == "" {
 		sc.task = cmd.Name()
 	}
-	hit, err := sc.check(ctx, cmd.Name(), program)
+	hit, err := sc.check(ctx, cmd.Name())
 	if err != nil || hit {
 		return err
 	}
@@ -91,8 +87,13 @@ type stepCache struct {
 }
 
 // check computes the key and looks it up; on a hit it restores everything and returns true.
-func (s *stepCache) check(ctx context.Context, step, program string) (bool, error) {
+func (s *stepCache) check(ctx context.Context, step string) (bool, error) {
 	start := time.Now()
+	program := cache.ProgramIdentity()
+	if program == "" {
+		fmt.Fprintln(s.log, "cache off: the step program's identity is unknown (its binary cannot be read)")
+		return false, writeCacheResults(s.resultsDir, cache.Off, "")
+	}
 	key, _, err := cache.NewDigester().Key(ctx, cache.Inputs{
 		Task: s.env.Task, Params: s.env.Params, Workspaces: s.env.Workspaces,
 		Programs: map[string]string{step: program},
