@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"testing"
 )
 
@@ -146,7 +147,7 @@ func TestKeyTokenizesWorkspaces(t *testing.T) {
 }
 
 func TestBuildIdentity(t *testing.T) {
-	bin := func() (string, error) { return "b1", nil }
+	bin := func() (string, error) { return "go-build-id:b1", nil }
 	info := func(settings ...string) *debug.BuildInfo {
 		bi := &debug.BuildInfo{}
 		for i := 0; i+1 < len(settings); i += 2 {
@@ -160,9 +161,9 @@ func TestBuildIdentity(t *testing.T) {
 		want string
 	}{
 		{"clean revision", info("vcs.revision", "abc", "vcs.modified", "false"), "mlpipe vcs.revision=abc steps-format=1"},
-		{"modified tree", info("vcs.revision", "abc", "vcs.modified", "true"), "binary sha256=b1 vcs.revision=abc+modified steps-format=1"},
-		{"no vcs", info(), "binary sha256=b1 steps-format=1"},
-		{"no build info", nil, "binary sha256=b1 steps-format=1"},
+		{"modified tree", info("vcs.revision", "abc", "vcs.modified", "true"), "binary go-build-id:b1 vcs.revision=abc+modified steps-format=1"},
+		{"no vcs", info(), "binary go-build-id:b1 steps-format=1"},
+		{"no build info", nil, "binary go-build-id:b1 steps-format=1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -173,5 +174,21 @@ func TestBuildIdentity(t *testing.T) {
 	}
 	if got := BuildIdentity(nil, func() (string, error) { return "", os.ErrNotExist }); got != "" {
 		t.Errorf("BuildIdentity of an unreadable binary = %q, want \"\"", got)
+	}
+}
+
+// TestBinaryID: a Go binary by its build ID note, any other file by its sha256 (computed with sha256sum).
+func TestBinaryID(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := BinaryID(exe); err != nil || !strings.HasPrefix(id, "go-build-id:") || len(id) != len("go-build-id:")+64 {
+		t.Errorf("BinaryID(test binary) = %q, %v; want go-build-id:<64 hex>", id, err)
+	}
+	script := filepath.Join(t.TempDir(), "step.sh")
+	write(t, script, "a,b\n1,2\n")
+	if id, err := BinaryID(script); err != nil || id != "sha256:492d5ea496056f1a6a6592241032fab764c321596317930b4fa0e1e8bc3b7470" {
+		t.Errorf("BinaryID(script) = %q, %v", id, err)
 	}
 }

@@ -17,6 +17,9 @@ limitations under the License.
 package cache
 
 import (
+	"crypto/sha256"
+	"debug/elf"
+	"encoding/hex"
 	"os"
 	"runtime/debug"
 	"sync"
@@ -40,7 +43,7 @@ func ProgramIdentity() string {
 			if err != nil {
 				return "", err
 			}
-			return NewDigester().File(exe)
+			return BinaryID(exe)
 		})
 	})
 	return selfID
@@ -48,9 +51,9 @@ func ProgramIdentity() string {
 
 // BuildIdentity identifies a build of the built-in steps: "mlpipe vcs.revision=<rev> steps-format=<n>" for a
 // build from a clean checkout (the local mlpipe binary and the image's mlpipe-step built from one commit share
-// it); for a build from a modified tree or one without VCS information, "binary sha256=<hex of the binary>
-// steps-format=<n>" (binarySum computes it), so that two different binaries never share entries — then a
-// local key and a cluster key differ. "" when the binary cannot be read: such a program is not cached.
+// it); for a build from a modified tree or one without VCS information, "binary <id> steps-format=<n>" with
+// the id binarySum returns (BinaryID), so that two different binaries never share entries — then a local key
+// and a cluster key differ. "" when the binary cannot be read: such a program is not cached.
 func BuildIdentity(info *debug.BuildInfo, binarySum func() (string, error)) string {
 	var rev, modified string
 	if info != nil {
@@ -71,7 +74,27 @@ func BuildIdentity(info *debug.BuildInfo, binarySum func() (string, error)) stri
 		return "" // unknown: the caller runs uncached
 	}
 	if rev != "" {
-		return "binary sha256=" + sum + " vcs.revision=" + rev + "+modified steps-format=" + StepsFormat
+		return "binary " + sum + " vcs.revision=" + rev + "+modified steps-format=" + StepsFormat
 	}
-	return "binary sha256=" + sum + " steps-format=" + StepsFormat
+	return "binary " + sum + " steps-format=" + StepsFormat
+}
+
+// BinaryID identifies the program file at path without reading all of it: "go-build-id:<sha256 of the Go
+// build ID note>" for a Go ELF binary (the build ID ends in a hash of the binary's content, so it changes
+// whenever the content does), else "sha256:<hex of the file>".
+func BinaryID(path string) (string, error) {
+	if f, err := elf.Open(path); err == nil {
+		defer f.Close()
+		if sec := f.Section(".note.go.buildid"); sec != nil {
+			if data, err := sec.Data(); err == nil {
+				sum := sha256.Sum256(data)
+				return "go-build-id:" + hex.EncodeToString(sum[:]), nil
+			}
+		}
+	}
+	sum, err := NewDigester().File(path)
+	if err != nil {
+		return "", err
+	}
+	return "sha256:" + sum, nil
 }

@@ -18,11 +18,7 @@ package localrun
 
 import (
 	"context"
-	"crypto/sha256"
-	"debug/elf"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -50,7 +46,7 @@ import (
 //     settings for s3://; when that fails the task runs uncached);
 //   - "program:<step>": the built-in steps' build identity (cache.ProgramIdentity) when this binary runs them,
 //     as mlpipe-step's in a Pod; other programs (interpreters, commands, a SelfCommand of tests) by their
-//     files: a Go binary's build ID, else size and modification time;
+//     files (cache.BinaryID: a Go binary's build ID, else the file's sha256);
 //   - "context:<var>": the value of each $(context.…) variable the Task's spec references;
 //   - "workspace:<name>": for a task that is not all built-in steps, its workspaces' contents at task start.
 //
@@ -289,28 +285,17 @@ func writeJSON(path string, v any) error {
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
-// programFingerprint identifies the program at path: "go-build-id:<sha256>" of a Go ELF binary's build ID note
-// (it changes whenever the binary's content does), else "size:<n> mtime:<unix-ns>", else "missing".
+// programFingerprint identifies the program at path: cache.BinaryID (a Go binary's build ID, else the file's
+// sha256), else "missing".
 func (c *localCache) programFingerprint(path string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if fp, ok := c.programs[path]; ok {
 		return fp
 	}
-	fp := "missing"
-	if f, err := elf.Open(path); err == nil {
-		if sec := f.Section(".note.go.buildid"); sec != nil {
-			if data, err := sec.Data(); err == nil {
-				sum := sha256.Sum256(data)
-				fp = "go-build-id:" + hex.EncodeToString(sum[:])
-			}
-		}
-		f.Close()
-	}
-	if fp == "missing" {
-		if info, err := os.Stat(path); err == nil {
-			fp = fmt.Sprintf("size:%d mtime:%d", info.Size(), info.ModTime().UnixNano())
-		}
+	fp, err := cache.BinaryID(path)
+	if err != nil {
+		fp = "missing"
 	}
 	c.programs[path] = fp
 	return fp

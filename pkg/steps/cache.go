@@ -49,10 +49,6 @@ func withCache(cmd *cobra.Command, fn func(cmd *cobra.Command) error) error {
 	if err != nil {
 		env.Disabled = err.Error()
 	}
-	program := cache.ProgramIdentity()
-	if env.Disabled == "" && program == "" {
-		env.Disabled = "the step program's identity is unknown (its binary cannot be read)"
-	}
 	if env.Disabled != "" {
 		fmt.Fprintf(log, "cache off: %s\n", env.Disabled)
 		if err := fn(cmd); err != nil {
@@ -60,15 +56,12 @@ func withCache(cmd *cobra.Command, fn func(cmd *cobra.Command) error) error {
 		}
 		return writeCacheResults(resultsDir, cache.Off, "")
 	}
-	ctx := cmd.Context()
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ctx := cmdContext(cmd)
 	sc := &stepCache{env: env, log: log, resultsDir: resultsDir, out: flagValue(cmd, "out"), task: env.PipelineTask}
 	if sc.task == "" {
 		sc.task = cmd.Name()
 	}
-	hit, err := sc.check(ctx, cmd.Name(), program)
+	hit, err := sc.check(ctx, cmd.Name())
 	if err != nil || hit {
 		return err
 	}
@@ -86,13 +79,25 @@ type stepCache struct {
 	out        string // the --out location, "" when the step has none
 	task       string // the pipeline task
 
+	// program is the step program's identity (nil: this binary's, cache.ProgramIdentity).
+	program func() string
+
 	c   *cache.Cache
 	key cache.Key
 }
 
 // check computes the key and looks it up; on a hit it restores everything and returns true.
-func (s *stepCache) check(ctx context.Context, step, program string) (bool, error) {
+func (s *stepCache) check(ctx context.Context, step string) (bool, error) {
 	start := time.Now()
+	identity := s.program
+	if identity == nil {
+		identity = cache.ProgramIdentity
+	}
+	program := identity()
+	if program == "" {
+		fmt.Fprintln(s.log, "cache off: the step program's identity is unknown")
+		return false, writeCacheResults(s.resultsDir, cache.Off, "")
+	}
 	key, _, err := cache.NewDigester().Key(ctx, cache.Inputs{
 		Task: s.env.Task, Params: s.env.Params, Workspaces: s.env.Workspaces,
 		Programs: map[string]string{step: program},
@@ -126,7 +131,7 @@ func (s *stepCache) check(ctx context.Context, step, program string) (bool, erro
 	}
 	fmt.Fprintf(s.log, "cache miss %s: %s (checked in %s)\n", key.Sum, reason, time.Since(start).Round(time.Millisecond))
 	s.record(ctx, cache.Record{Decision: cache.Miss, Reason: reason})
-	return false, nil
+	return false, writeCacheResults(s.resultsDir, cache.Miss, key.Sum)
 }
 
 // restoreResults writes an entry's results, then cache=hit and the key.
@@ -217,4 +222,81 @@ func flagValue(cmd *cobra.Command, name string) string {
 		return f.Value.String()
 	}
 	return ""
+}
+
+// newCacheCommand is `mlpipe-step cache check|store`: the cache around a user's own step, as the first and the
+// last step of its Task (tasks/README.md). check computes the key from the same environment the built-in steps
+// get, with --program (the user's image, by digest) as the program's identity; on a hit it restores the outputs
+// and results and writes cache=hit, on a miss cache=miss and the key. The user's step skips its work when
+// $(results.cache.path) holds hit. store, after it, keeps --out and the results when check wrote miss.
+func newCacheCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "cache",
+		Short: "Check the cache before a user's step and store its outputs after it (see tasks/README.md)",
+	}
+	var out, program, resultsDir string
+	check := &cobra.Command{
+		Use:   "check",
+		Short: "Look the task up in the cache; on a hit restore its outputs and results and write cache=hit",
+	}
+	check.Flags().StringVar(&out, "out", "", "the user step's output location (a directory or an s3:// prefix)")
+	check.Flags().StringVar(&program, "program", "", "identity of the user's program: its image by digest (image@sha256:...)")
+	addResultsDirFlag(check, &resultsDir)
+	check.RunE = runE([]string{"program"}, func(c *cobra.Command) error {
+		sc, err := userStepCache(c, out, resultsDir)
+		if sc == nil || err != nil {
+			return err
+		}
+		sc.program = func() string { return "image " + strings.TrimSpace(program) }
+		_, err = sc.check(cmdContext(c), "user")
+		return err
+	})
+	store := &cobra.Command{
+		Use:   "store",
+		Short: "Store the outputs and results of a user's step that cache check found missing",
+	}
+	store.Flags().StringVar(&out, "out", "", "the user step's output location (a directory or an s3:// prefix)")
+	addResultsDirFlag(store, &resultsDir)
+	store.RunE = runE(nil, func(c *cobra.Command) error {
+		sc, err := userStepCache(c, out, resultsDir)
+		if sc == nil || err != nil {
+			return err
+		}
+		decision, _ := os.ReadFile(filepath.Join(resultsDir, cache.ResultCache))
+		key, _ := os.ReadFile(filepath.Join(resultsDir, cache.ResultKey))
+		if string(decision) != cache.Miss || len(key) == 0 {
+			fmt.Fprintf(sc.log, "cache store: nothing to store (cache=%s)\n", decision)
+			return nil
+		}
+		ctx := cmdContext(c)
+		if sc.c, err = cache.Open(ctx, sc.env.Store, sc.env.MaxAge, cacheClock); err != nil {
+			fmt.Fprintf(sc.log, "cache store failed (the step's outputs are fine): %v\n", err)
+			return nil
+		}
+		sc.key = cache.Key{Sum: string(key)}
+		return sc.store(ctx)
+	})
+	cmd.AddCommand(check, store)
+	return cmd
+}
+
+// userStepCache reads the cache environment for cache check|store; nil (with cache=off written) when the cache
+// is off.
+func userStepCache(c *cobra.Command, out, resultsDir string) (*stepCache, error) {
+	env, err := cache.EnvFrom(nil)
+	if err != nil {
+		env.Disabled = err.Error()
+	}
+	if env.Disabled != "" {
+		fmt.Fprintf(c.ErrOrStderr(), "cache off: %s\n", env.Disabled)
+		return nil, writeCacheResults(resultsDir, cache.Off, "")
+	}
+	return &stepCache{env: env, log: c.ErrOrStderr(), resultsDir: resultsDir, out: out, task: env.PipelineTask}, nil
+}
+
+func cmdContext(c *cobra.Command) context.Context {
+	if ctx := c.Context(); ctx != nil {
+		return ctx
+	}
+	return context.Background()
 }

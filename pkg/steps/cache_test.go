@@ -175,3 +175,71 @@ func readTree(t *testing.T, dir string) map[string]string {
 	}
 	return out
 }
+
+// TestUserStepCacheWrapper: cache check, the user's work, cache store around a user's step: the first task
+// misses and stores the user's outputs and results; the same task in a fresh workspace hits and restores them;
+// another image misses.
+func TestUserStepCacheWrapper(t *testing.T) {
+	storeURI := "file://" + filepath.Join(t.TempDir(), "cache")
+	data := repoFile(t, "examples/data/churn.csv")
+	task := func(ws, run, image string, work func(results string)) stepRun {
+		t.Helper()
+		podEnv(t, storeURI, ws, run, "train", map[string]string{"data": data, "epochs": "3"})
+		results := t.TempDir()
+		out := filepath.Join(ws, "model")
+		run1 := func(args ...string) stepRun {
+			t.Helper()
+			cmd := NewStepsRoot()
+			var errb strings.Builder
+			cmd.SetErr(&errb)
+			cmd.SetOut(&errb)
+			cmd.SetArgs(append(args, "--results-dir", results))
+			if err := cmd.ExecuteContext(context.Background()); err != nil {
+				t.Fatalf("%v: %v\n%s", args, err, errb.String())
+			}
+			return stepRun{stderr: errb.String()}
+		}
+		check := run1("cache", "check", "--out", out, "--program", image)
+		if b, _ := os.ReadFile(filepath.Join(results, cache.ResultCache)); string(b) != cache.Hit {
+			work(results) // the user's step: it skips its work on a hit
+		}
+		store := run1("cache", "store", "--out", out)
+		got := map[string]string{}
+		entries, _ := os.ReadDir(results)
+		for _, e := range entries {
+			b, _ := os.ReadFile(filepath.Join(results, e.Name()))
+			got[e.Name()] = string(b)
+		}
+		return stepRun{results: got, stderr: check.stderr + store.stderr}
+	}
+	worked := 0
+	work := func(ws string) func(string) {
+		return func(results string) {
+			worked++
+			if err := os.MkdirAll(filepath.Join(ws, "model"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, filepath.Join(ws, "model"), "weights.bin", []byte("w1"))
+			writeFile(t, results, "model-uri", []byte("file://"+filepath.Join(ws, "model", "weights.bin")))
+		}
+	}
+	ws1, ws2, ws3 := t.TempDir(), t.TempDir(), t.TempDir()
+	first := task(ws1, "run-1", "trainer@sha256:aa", work(ws1))
+	if first.results[cache.ResultCache] != cache.Miss || worked != 1 || !strings.Contains(first.stderr, "cache stored") {
+		t.Fatalf("first: %v, worked %d\n%s", first.results, worked, first.stderr)
+	}
+	second := task(ws2, "run-2", "trainer@sha256:aa", work(ws2))
+	if second.results[cache.ResultCache] != cache.Hit || worked != 1 {
+		t.Fatalf("second: %v, worked %d, want a hit without work\n%s", second.results, worked, second.stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join(ws2, "model", "weights.bin")); err != nil || string(b) != "w1" {
+		t.Errorf("restored weights.bin = %q, %v", b, err)
+	}
+	if want := "file://" + filepath.Join(ws2, "model", "weights.bin"); second.results["model-uri"] != want {
+		t.Errorf("restored model-uri = %q, want %q", second.results["model-uri"], want)
+	}
+	third := task(ws3, "run-3", "trainer@sha256:bb", work(ws3))
+	if third.results[cache.ResultCache] != cache.Miss || worked != 2 {
+		t.Errorf("another image: %v, worked %d, want a miss that works", third.results, worked)
+	}
+}

@@ -69,6 +69,7 @@ func Subcommands() []*cobra.Command {
 		newDeployCommand(),
 		newAlertCommand(),
 		newServeCommand(),
+		newCacheCommand(),
 	}
 }
 
