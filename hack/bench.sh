@@ -16,6 +16,8 @@
 # Runs mlpipe's benchmarks and writes one markdown table to bench/results.md (and stdout).
 #   hack/bench.sh            in-process benchmarks + `mlpipe generate` process time
 #   BENCH_CLUSTER=1 ...      also the S3 paths and the schedule controller vs CronJob (real API server; slow)
+#   BENCH_STEPS=0 ...        without the built-in steps at data scale (hack/bench-steps.sh, bench/steps.md; about
+#                            15 minutes at its default 10,000,000 rows, BENCH_ROWS scales it down)
 # Called by `make bench` with the tool paths exported (hack/tools-env.sh).
 set -o errexit -o nounset -o pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -55,6 +57,8 @@ if [[ "${BENCH_CLUSTER:-}" == "1" ]]; then
 	if [[ -x hack/bench-schedule.sh ]]; then hack/bench-schedule.sh | tee "$tmp/schedule.md" >&2 || true; fi
 fi
 
+if [[ "${BENCH_STEPS:-1}" == "1" ]]; then hack/bench-steps.sh >&2; fi
+
 {
 	echo "# mlpipe benchmarks"
 	echo
@@ -64,5 +68,6 @@ fi
 	echo "| --- | --- | --- |"
 	awk '{ name=$1; sub(/-[0-9]+$/, "", name); m=""; for (i=3; i+1<=NF; i+=2) m = m (m==""?"":", ") $i " " $(i+1); printf "| %s | %s | %s |\n", name, $2, m }' "$tmp/raw"
 	if [[ -s "$tmp/schedule.md" ]]; then echo; cat "$tmp/schedule.md"; fi
+	if [[ "${BENCH_STEPS:-1}" == "1" ]]; then echo; echo "The built-in steps at data scale: bench/steps.md."; fi
 } >"$out"
 cat "$out"
