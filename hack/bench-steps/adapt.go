@@ -32,12 +32,13 @@ import (
 	"strconv"
 )
 
-// trainFlags returns the train step's flags (besides --dataset and --out) that train with optimizer ("sgd" or
-// "lbfgs") for epochs passes; ok is false when the step cannot be made to use that optimizer. The train step at
-// this commit has mini-batch gradient descent only, with no early stopping.
+// trainFlags returns the train step's flags (besides --dataset and --out) that train with optimizer ("auto": the
+// step's default choice, "sgd" or "lbfgs") for epochs passes over all training rows; ok is false when the step
+// cannot be made to use that optimizer. The train step at this commit has mini-batch gradient descent only, with
+// no early stopping.
 func trainFlags(optimizer string, epochs int) (flags []string, ok bool) {
 	switch optimizer {
-	case "sgd":
+	case "auto", "sgd":
 		return []string{"--epochs", strconv.Itoa(epochs)}, true
 	default:
 		return nil, false

@@ -19,6 +19,7 @@ package main
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -158,6 +159,15 @@ func TestEpochLine(t *testing.T) {
 const childEnv = "BENCH_STEPS_TEST_CHILD"
 
 func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "epochs" {
+		// Two "epochs" of 300 ms of CPU each, each followed by its log line.
+		for e := 1; e <= 2; e++ {
+			for start := time.Now(); time.Since(start) < 300*time.Millisecond; {
+			}
+			fmt.Printf("epoch %d/2 loss 0.5\n", e)
+		}
+		os.Exit(0)
+	}
 	if os.Getenv(childEnv) == "alloc" {
 		b := make([]byte, 300<<20)
 		for i := range b {
@@ -190,6 +200,25 @@ func TestRunStepPeakRSS(t *testing.T) {
 	}
 	if r.PeakRSS < 300<<20 || r.PeakRSS > 600<<20 {
 		t.Errorf("PeakRSS %s, want about 300 MiB", formatBytes(r.PeakRSS))
+	}
+}
+
+func TestRunStepEpochs(t *testing.T) {
+	r := runStep("child", os.Args[0], nil, []string{childEnv + "=epochs"}, 4<<30, io.Discard)
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	wall, ok := r.perEpoch()
+	if !ok || len(r.EpochTimes) != 2 {
+		t.Fatalf("epoch lines at %v: want 2", r.EpochTimes)
+	}
+	cpu, ok := r.perEpochCPU()
+	if !ok {
+		t.Fatalf("no CPU per epoch: first epoch at %v CPU, %v in all", r.FirstEpochCPU, r.CPU)
+	}
+	// A busy loop of 300 ms uses at most 300 ms of CPU, and at least some of it even on a loaded machine.
+	if cpu < 50*time.Millisecond || cpu > 450*time.Millisecond || wall < 250*time.Millisecond {
+		t.Errorf("per epoch: wall %v, CPU %v; want about 300 ms each", wall, cpu)
 	}
 }
 

@@ -42,6 +42,10 @@ type stepRun struct {
 	KilledAtRSS int64
 	// EpochTimes are the times since the start at which the log reported the end of an epoch (epochLine).
 	EpochTimes []time.Duration
+	// FirstEpochCPU is the process's CPU time (user + system) when the log reported the end of the first epoch.
+	FirstEpochCPU time.Duration
+	// CPU is the process's CPU time (user + system, from its rusage).
+	CPU time.Duration
 	// Err is why the step failed (with the log's tail), nil when it exited 0.
 	Err error
 }
@@ -55,6 +59,17 @@ func (r *stepRun) perEpoch() (time.Duration, bool) {
 		return 0, false
 	}
 	return (r.EpochTimes[n-1] - r.EpochTimes[0]) / time.Duration(n-1), true
+}
+
+// perEpochCPU is the CPU time of one epoch: the CPU time from the first epoch line to the end of the process (the
+// few steps after the last epoch, such as writing the model, included) over the epochs after the first. On a
+// shared machine it varies less than the wall time. ok is false with fewer than two epoch lines.
+func (r *stepRun) perEpochCPU() (time.Duration, bool) {
+	n := len(r.EpochTimes)
+	if n < 2 || r.FirstEpochCPU == 0 {
+		return 0, false
+	}
+	return (r.CPU - r.FirstEpochCPU) / time.Duration(n-1), true
 }
 
 // runStep runs bin with args and env added to the environment, streams its output to log (prefixed with name),
@@ -81,6 +96,9 @@ func runStep(name, bin string, args, env []string, limit int64, log io.Writer) *
 			line := sc.Text()
 			if epochLine(line) {
 				r.EpochTimes = append(r.EpochTimes, time.Since(start))
+				if len(r.EpochTimes) == 1 {
+					r.FirstEpochCPU = processCPU(cmd.Process.Pid)
+				}
 			}
 			tail.add(line)
 			fmt.Fprintf(log, "  %s: %s\n", name, line)
@@ -116,6 +134,7 @@ func runStep(name, bin string, args, env []string, limit int64, log io.Writer) *
 	wg.Wait()
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.PeakRSS = ru.Maxrss << 10 // KiB on Linux
+		r.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	r.PeakRSS = max(r.PeakRSS, polled.Load()) // ru_maxrss can lag the last sample of a killed process
 	r.KilledAtRSS = killedAt.Load()
@@ -141,6 +160,30 @@ func currentRSS(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// processCPU is pid's CPU time so far (utime + stime of /proc/<pid>/stat, in USER_HZ ticks of 10 ms), 0 when it
+// cannot be read.
+func processCPU(pid int) time.Duration {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) is parenthesised and may hold spaces: count fields after its closing ')'.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
+	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // lineTail keeps the last 30 lines of a log.
