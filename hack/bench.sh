@@ -17,6 +17,8 @@
 #   hack/bench.sh            in-process benchmarks + `mlpipe generate` process time
 #   BENCH_CLUSTER=1 ...      also the S3 paths, the schedule controller vs CronJob (real API server) and the
 #                            cluster cache on the real node (hack/bench-cache.sh, root); slow
+#   BENCH_STEPS=0 ...        without the built-in steps at data scale (hack/bench-steps.sh, bench/steps.md; about
+#                            15 minutes at its default 10,000,000 rows, BENCH_ROWS scales it down)
 # Called by `make bench` with the tool paths exported (hack/tools-env.sh).
 set -o errexit -o nounset -o pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -57,6 +59,8 @@ if [[ "${BENCH_CLUSTER:-}" == "1" ]]; then
 	if [[ -x hack/bench-cache.sh ]]; then hack/bench-cache.sh | tee "$tmp/cache.md" >&2 || true; fi
 fi
 
+if [[ "${BENCH_STEPS:-1}" == "1" ]]; then hack/bench-steps.sh >&2; fi
+
 {
 	echo "# mlpipe benchmarks"
 	echo
@@ -67,5 +71,6 @@ fi
 	awk '{ name=$1; sub(/-[0-9]+$/, "", name); m=""; for (i=3; i+1<=NF; i+=2) m = m (m==""?"":", ") $i " " $(i+1); printf "| %s | %s | %s |\n", name, $2, m }' "$tmp/raw"
 	if [[ -s "$tmp/schedule.md" ]]; then echo; cat "$tmp/schedule.md"; fi
 	if [[ -s "$tmp/cache.md" ]]; then echo; cat "$tmp/cache.md"; fi
+	if [[ "${BENCH_STEPS:-1}" == "1" ]]; then echo; echo "The built-in steps at data scale: bench/steps.md."; fi
 } >"$out"
 cat "$out"
