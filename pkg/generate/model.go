@@ -104,17 +104,16 @@ type GateData struct {
 // PipelineData is what pipeline.yaml.tmpl, pipelinerun.yaml.tmpl and kustomization.yaml.tmpl render.
 type PipelineData struct {
 	Name, Namespace string
-	// Cache is spec.cache's switch (the mlpipe.dev/cache annotation); ClusterCache adds the cache and
-	// cache-skip params.
-	Cache, ClusterCache bool
-	Gate                GateData
-	Params              []Param
-	Register            bool
-	PipelineTasks       []PipelineTaskData
-	Finally             []PipelineTaskData
-	WorkspaceSize       string
-	StorageClass        string
-	Resources           []string
+	// Cache is spec.cache's switch (the mlpipe.dev/cache annotation).
+	Cache         bool
+	Gate          GateData
+	Params        []Param
+	Register      bool
+	PipelineTasks []PipelineTaskData
+	Finally       []PipelineTaskData
+	WorkspaceSize string
+	StorageClass  string
+	Resources     []string
 	// Schedule is spec.triggers.schedule, nil without one.
 	Schedule *ScheduleData
 	// ServiceAccount is what every run's TaskRuns run as (RunnerServiceAccount); empty without spec.deploy.

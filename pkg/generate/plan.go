@@ -127,7 +127,6 @@ func newPlan(p *spec.MLPipeline, opts Options) *plan {
 		Name:          p.Metadata.Name,
 		Namespace:     p.Metadata.Namespace,
 		Cache:         p.Spec.Cache.On(),
-		ClusterCache:  p.Spec.Cache.Cluster(),
 		Gate:          GateData{Metric: ev.Metric, Operator: ev.Operator, Threshold: mlgate.Format(*ev.Threshold)},
 		Params:        pipelineParams(p, extra),
 		Register:      p.Spec.Register != nil,

@@ -205,13 +205,34 @@ func (r *runner) emitAsync(task string, attempt int) {
 // taskCacheable reports whether a task may be cached: not a finally task and
 // not opted out with the mlpipe.dev/cache: "false" annotation on its Task.
 func (r *runner) taskCacheable(j *job) bool {
-	if j.final {
+	if j.final || runParamOff(j) != "" {
 		return false
 	}
 	if t, ok := r.tasks[j.rt.TaskName]; ok && t.Annotations[CacheAnnotation] == "false" {
 		return false
 	}
 	return !r.appliesToCluster(j)
+}
+
+// runParamOff says why the run's cache params (cache=false, or the task in cache-skip, which a Pipeline
+// generated for the cluster cache passes to its Tasks) turn the cache off for j; "" when they do not.
+func runParamOff(j *job) string {
+	var enabled, skip string
+	for _, p := range j.tr.Spec.Params {
+		switch p.Name {
+		case cache.ParamEnabled:
+			enabled = p.Value.StringVal
+		case cache.ParamSkip:
+			skip = p.Value.StringVal
+		}
+	}
+	switch {
+	case strings.EqualFold(strings.TrimSpace(enabled), "false"):
+		return "the cache is off for this run (param " + cache.ParamEnabled + "=false)"
+	case cache.Skipped(skip, j.pt.Name):
+		return "task " + j.pt.Name + " is in the run's " + cache.ParamSkip + " list"
+	}
+	return ""
 }
 
 // appliesToCluster reports whether the task runs the built-in deploy step in a run that may contact the
@@ -253,6 +274,8 @@ func (r *runner) disabledReason(j *job) string {
 		return "caching disabled by the Pipeline (annotation " + CacheAnnotation + ": \"false\", the spec's cache: false)"
 	case j.final:
 		return "finally tasks are never cached (they report on the run)"
+	case runParamOff(j) != "":
+		return runParamOff(j)
 	case r.appliesToCluster(j):
 		return "--deploy-to-cluster: a task that applies to the cluster is never cached"
 	default:

@@ -732,3 +732,64 @@ spec:
 		t.Errorf("explain for an unreadable s3 input:\n%s", why)
 	}
 }
+
+// TestCacheRunParams: the cache and cache-skip params a Pipeline generated for the cluster cache passes to its
+// Tasks switch the local cache the same way: cache-skip=a reruns a only, cache=false reruns both.
+func TestCacheRunParams(t *testing.T) {
+	objs := mustObjects(t, `
+apiVersion: tekton.dev/v1
+kind: Task
+metadata: {name: echo}
+spec:
+  params: [{name: cache, default: "true"}, {name: cache-skip, default: ""}]
+  steps:
+  - {name: s, image: busybox, script: "echo hi"}
+---
+apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: skip}
+spec:
+  params: [{name: cache, default: "true"}, {name: cache-skip, default: ""}]
+  tasks:
+  - name: a
+    taskRef: {name: echo}
+    params: [{name: cache, value: $(params.cache)}, {name: cache-skip, value: $(params.cache-skip)}]
+  - name: b
+    taskRef: {name: echo}
+    params: [{name: cache, value: $(params.cache)}, {name: cache-skip, value: $(params.cache-skip)}]
+`, false)
+	opts := testOptions(t)
+	run := func(params map[string]string) *Result {
+		t.Helper()
+		o := opts
+		o.Params = params
+		res, err := Run(context.Background(), objs.Pipeline, objs.Tasks, o)
+		if err != nil || !res.Succeeded() {
+			t.Fatalf("run: %v %+v", err, res)
+		}
+		return res
+	}
+	run(nil)
+	tests := []struct {
+		name   string
+		params map[string]string
+		want   map[string]TaskStatus
+		why    string
+	}{
+		{"same params", nil, map[string]TaskStatus{"a": StatusCached, "b": StatusCached}, "cache HIT"},
+		{"cache-skip a", map[string]string{"cache-skip": "a"}, map[string]TaskStatus{"a": StatusSucceeded, "b": StatusCached}, "task a is in the run's cache-skip list"},
+		{"cache false", map[string]string{"cache": "false"}, map[string]TaskStatus{"a": StatusSucceeded, "b": StatusSucceeded}, "param cache=false"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := run(tt.params)
+			if d := cmp.Diff(tt.want, statuses(res)); d != "" {
+				t.Errorf("statuses (-want +got):\n%s", d)
+			}
+			why, err := Explain(opts.Root, res.RunID, "a")
+			if err != nil || !strings.Contains(why, tt.why) {
+				t.Errorf("explain a = %q, %v; want it to contain %q", why, err, tt.why)
+			}
+		})
+	}
+}
