@@ -21,6 +21,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"github.com/mlpipe/mlpipe/pkg/ml"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -101,11 +102,7 @@ func BenchmarkTrain(b *testing.B) {
 // BenchmarkFitEpoch measures one epoch of Fit alone on the same 80,000 training rows.
 func BenchmarkFitEpoch(b *testing.B) {
 	ds := benchDataset(b, 100_000)
-	s, x, y, err := loadDataset(context.Background(), ds, "train.csv")
-	if err != nil {
-		b.Fatal(err)
-	}
-	xm := denseFromRows(x, len(s.Features))
+	s, xm, y := loadSplit(b, ds, ml.TrainFile)
 	h := Hyperparameters{Epochs: 1, LearningRate: 0.1, BatchSize: 32, L2: 1e-4, Seed: 42}
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -20,6 +20,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/mlpipe/mlpipe/pkg/ml"
 	"math"
 	"os"
 	"path/filepath"
@@ -142,7 +143,7 @@ func TestEvaluateRescoresAChampionWithOtherStandardisation(t *testing.T) {
 	}
 	j := 0
 	for i, c := range m.Schema.Columns {
-		if c.Type != TypeNumeric {
+		if c.Type != ml.TypeNumeric {
 			j += len(c.Categories)
 			continue
 		}
