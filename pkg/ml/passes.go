@@ -37,25 +37,59 @@ import (
 // median of a uniform sample of medianSample of them (reservoir sampling, deterministic from the seed).
 const medianSample = 1 << 17
 
-// spillReader decodes the spill file.
+// spillReader decodes the spill file from a buffer that always holds a whole row once one is asked for.
 type spillReader struct {
-	r   *bufio.Reader
-	b8  [8]byte
-	err error
+	f      *os.File
+	buf    []byte
+	lo, hi int // the undecoded bytes buf[lo:hi]
+	eof    bool
+	err    error
 }
+
+// maxRowBytes bounds a spilled row of n feature columns: a label code and n tags with their payloads.
+func maxRowBytes(n int) int { return binary.MaxVarintLen64*(n+1) + 8*n }
 
 func newSpillReader(f *os.File) (*spillReader, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	return &spillReader{r: bufio.NewReaderSize(f, 1<<20)}, nil
+	return &spillReader{f: f, buf: make([]byte, 1<<20)}, nil
+}
+
+// row makes sure a whole row of n feature columns is buffered (or the file's rest).
+func (r *spillReader) row(n int) {
+	if r.hi-r.lo >= maxRowBytes(n) || r.eof {
+		return
+	}
+	copy(r.buf, r.buf[r.lo:r.hi])
+	r.hi -= r.lo
+	r.lo = 0
+	for r.hi < len(r.buf) && !r.eof {
+		k, err := r.f.Read(r.buf[r.hi:])
+		r.hi += k
+		if err == io.EOF {
+			r.eof = true
+		} else if err != nil {
+			r.fail(err)
+			return
+		}
+	}
+}
+
+func (r *spillReader) fail(err error) {
+	if r.err == nil {
+		r.err = fmt.Errorf("error reading the spill file: %w", err)
+	}
+	r.lo, r.hi = 0, 0
 }
 
 func (r *spillReader) uvarint() uint64 {
-	v, err := binary.ReadUvarint(r.r)
-	if err != nil && r.err == nil {
-		r.err = fmt.Errorf("error reading the spill file: %w", err)
+	v, k := binary.Uvarint(r.buf[r.lo:r.hi])
+	if k <= 0 {
+		r.fail(io.ErrUnexpectedEOF)
+		return 0
 	}
+	r.lo += k
 	return v
 }
 
@@ -63,10 +97,12 @@ func (r *spillReader) uvarint() uint64 {
 func (r *spillReader) value() (tag uint64, payload uint64) {
 	tag = r.uvarint()
 	if tag == tagNumber || tag == tagText {
-		if _, err := io.ReadFull(r.r, r.b8[:]); err != nil && r.err == nil {
-			r.err = fmt.Errorf("error reading the spill file: %w", err)
+		if r.hi-r.lo < 8 {
+			r.fail(io.ErrUnexpectedEOF)
+			return 0, 0
 		}
-		payload = binary.LittleEndian.Uint64(r.b8[:])
+		payload = binary.LittleEndian.Uint64(r.buf[r.lo:])
+		r.lo += 8
 	}
 	return tag, payload
 }
@@ -271,6 +307,7 @@ func countDistinct(st *state, sp *os.File, cols []int) (map[int]int, error) {
 		return nil, err
 	}
 	for row := 0; row < st.kept; row++ {
+		r.row(len(st.cols))
 		r.uvarint()
 		for i, c := range st.cols {
 			tag, payload := r.value()
@@ -314,6 +351,7 @@ func fitStatistics(ctx context.Context, s *Schema, st *state, sp *os.File, used 
 		if row%ProgressRows == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
+		r.row(len(st.cols))
 		train := !split.test(classIdx[r.uvarint()])
 		anyMissing := false
 		for i, c := range st.cols {
@@ -342,7 +380,7 @@ func fitStatistics(ctx context.Context, s *Schema, st *state, sp *os.File, used 
 			}
 			if c.numeric {
 				x.addNumber(f)
-				if c.full {
+				if c.full && cfg.Impute {
 					x.offer(f)
 				}
 			}
@@ -471,6 +509,7 @@ func writeSplits(ctx context.Context, s *Schema, st *state, sp *os.File, used []
 		if row%ProgressRows == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
+		r.row(len(st.cols))
 		class := classIdx[r.uvarint()]
 		name := TrainFile
 		if split.test(class) {

@@ -140,6 +140,7 @@ type chunk struct {
 	fields []string  // rows × kept columns, trimmed
 	nums   []float64 // the same, parsed where a number
 	isNum  []bool
+	miss   []bool // the field is missing (IsMissing)
 	hashes []uint64
 	rows   int
 	err    error
@@ -348,20 +349,21 @@ func (r *reader) produce(ctx context.Context, out chan<- *chunk, work chan<- *ch
 func parse(c *chunk, nk int) {
 	c.nums = make([]float64, len(c.fields))
 	c.isNum = make([]bool, len(c.fields))
+	c.miss = make([]bool, len(c.fields))
 	c.hashes = make([]uint64, c.rows)
-	var d xxhash.Digest
+	var key []byte
 	for i := 0; i < c.rows; i++ {
-		d.Reset()
+		key = key[:0]
 		for j := i * nk; j < (i+1)*nk; j++ {
 			v := strings.TrimSpace(c.fields[j])
 			c.fields[j] = v
-			if v != "" && (v[0] >= '0' && v[0] <= '9' || v[0] == '-' || v[0] == '+' || v[0] == '.' || v[0] == 'i' || v[0] == 'I') {
+			c.miss[j] = IsMissing(v)
+			if !c.miss[j] && (v[0] >= '0' && v[0] <= '9' || v[0] == '-' || v[0] == '+' || v[0] == '.' || v[0] == 'i' || v[0] == 'I') {
 				c.nums[j], c.isNum[j] = ParseNumber(v)
 			}
-			_, _ = d.WriteString(v)
-			_, _ = d.Write([]byte{0})
+			key = append(append(key, v...), 0)
 		}
-		c.hashes[i] = d.Sum64()
+		c.hashes[i] = xxhash.Sum64(key)
 	}
 	close(c.done)
 }
@@ -413,7 +415,8 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 				r.cfg.Progress(s.Counts.Input, r.bytesRead())
 			}
 			row := c.fields[i*nk : (i+1)*nk]
-			if impute && IsMissing(row[labelIdx]) || !impute && slices.ContainsFunc(row, IsMissing) {
+			miss := c.miss[i*nk : (i+1)*nk]
+			if impute && miss[labelIdx] || !impute && slices.Contains(miss, true) {
 				s.Counts.DroppedMissing++
 				continue
 			}
@@ -428,7 +431,7 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 				if k == labelIdx {
 					continue
 				}
-				buf = st.cols[f].add(buf, v, c.nums[i*nk+k], c.isNum[i*nk+k], r.cfg.MaxCategories)
+				buf = st.cols[f].add(buf, v, miss[k], c.nums[i*nk+k], c.isNum[i*nk+k], r.cfg.MaxCategories)
 				f++
 			}
 			if _, err := w.Write(buf); err != nil {
@@ -451,8 +454,8 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 func (r *reader) bytesRead() int64 { return r.digest.n.Load() }
 
 // add records a present or missing value of the column and appends its spill encoding to buf.
-func (c *column) add(buf []byte, v string, num float64, isNum bool, maxCategories int) []byte {
-	if IsMissing(v) {
+func (c *column) add(buf []byte, v string, missing bool, num float64, isNum bool, maxCategories int) []byte {
+	if missing {
 		return append(buf, tagMissing)
 	}
 	c.present++

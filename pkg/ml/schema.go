@@ -143,11 +143,23 @@ type Counts struct {
 	TestPerClass map[string]int `json:"testPerClass,omitempty"`
 }
 
-// missingTokens are the (case-insensitive) values read as missing.
-var missingTokens = map[string]bool{"": true, "na": true, "n/a": true, "nan": true, "null": true, "?": true}
-
-// IsMissing says whether v is one of the missing-value tokens.
-func IsMissing(v string) bool { return missingTokens[strings.ToLower(v)] }
+// IsMissing says whether v is one of the (case-insensitive) missing-value tokens: "", "NA", "N/A", "NaN",
+// "null", "?".
+func IsMissing(v string) bool {
+	switch len(v) {
+	case 0:
+		return true
+	case 1:
+		return v == "?"
+	case 2:
+		return strings.EqualFold(v, "na")
+	case 3:
+		return strings.EqualFold(v, "n/a") || strings.EqualFold(v, "nan")
+	case 4:
+		return strings.EqualFold(v, "null")
+	}
+	return false
+}
 
 // ParseNumber parses a finite float.
 func ParseNumber(v string) (float64, bool) {
