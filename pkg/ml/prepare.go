@@ -254,6 +254,7 @@ type reader struct {
 	digest *countingHash
 	keep   []int
 	header []string
+	free   chan *chunk // chunks the merger is done with
 }
 
 // countingHash is the source digest, counting the bytes it hashes (the bytes read so far).
@@ -283,7 +284,13 @@ func (r *reader) produce(ctx context.Context, out chan<- *chunk, work chan<- *ch
 	defer close(work)
 	nk := len(r.keep)
 	newChunk := func() *chunk {
-		return &chunk{fields: make([]string, 0, chunkRows*nk), done: make(chan struct{})}
+		select {
+		case c := <-r.free:
+			c.fields, c.rows, c.done = c.fields[:0], 0, make(chan struct{})
+			return c
+		default:
+			return &chunk{fields: make([]string, 0, chunkRows*nk), done: make(chan struct{})}
+		}
 	}
 	send := func(c *chunk) bool {
 		select {
@@ -347,10 +354,10 @@ func (r *reader) produce(ctx context.Context, out chan<- *chunk, work chan<- *ch
 
 // parse trims the chunk's fields, parses numbers and hashes each row.
 func parse(c *chunk, nk int) {
-	c.nums = make([]float64, len(c.fields))
-	c.isNum = make([]bool, len(c.fields))
-	c.miss = make([]bool, len(c.fields))
-	c.hashes = make([]uint64, c.rows)
+	c.nums = grow(c.nums, len(c.fields))
+	c.isNum = grow(c.isNum, len(c.fields))
+	c.miss = grow(c.miss, len(c.fields))
+	c.hashes = grow(c.hashes, c.rows)
 	var key []byte
 	for i := 0; i < c.rows; i++ {
 		key = key[:0]
@@ -358,14 +365,24 @@ func parse(c *chunk, nk int) {
 			v := strings.TrimSpace(c.fields[j])
 			c.fields[j] = v
 			c.miss[j] = IsMissing(v)
-			if !c.miss[j] && (v[0] >= '0' && v[0] <= '9' || v[0] == '-' || v[0] == '+' || v[0] == '.' || v[0] == 'i' || v[0] == 'I') {
-				c.nums[j], c.isNum[j] = ParseNumber(v)
+			if !c.miss[j] {
+				if c.nums[j], c.isNum[j] = parseDecimal(v); !c.isNum[j] {
+					c.nums[j], c.isNum[j] = ParseNumber(v)
+				}
 			}
 			key = append(append(key, v...), 0)
 		}
 		c.hashes[i] = xxhash.Sum64(key)
 	}
 	close(c.done)
+}
+
+// grow returns s resized to n, reallocated only when too small.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 // firstPass reads the input once: it drops rows with missing values and duplicates, learns each column's type
@@ -386,6 +403,7 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 			}
 		}()
 	}
+	r.free = make(chan *chunk, cap(out)+cap(work))
 	go r.produce(ctx, out, work)
 	defer wg.Wait()
 	defer func() {
@@ -440,6 +458,10 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		select { // the chunk's buffers serve again
+		case r.free <- c:
+		default:
 		}
 	}
 	if s.Counts.Input == 0 {
