@@ -331,6 +331,7 @@ func countDistinct(st *state, sp *os.File, cols []int) (map[int]int, error) {
 	n := map[int]int{}
 	for i, set := range sets {
 		n[i] = set.n
+		set.free()
 	}
 	return n, nil
 }

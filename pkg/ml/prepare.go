@@ -205,6 +205,7 @@ func prepare(ctx context.Context, cfg PrepareConfig, p *Prepared, log io.Writer)
 		return err
 	}
 	p.Bytes, p.DedupBytes = r.bytesRead(), st.seen.bytes()
+	st.seen.free() // the later passes read only kept rows
 	s.Source = Source{Digest: fmt.Sprintf("sha256:%x", digest.Sum(nil))}
 	p.Schema = s
 	return finish(ctx, cfg, s, st, sp, p, log)

@@ -20,11 +20,22 @@ package ml
 // 3/4 full, 8 bytes a slot, so 10.7–21.3 MB per million distinct rows (16 MB at the average load). Zero marks an
 // empty slot; a hash of 0 is stored as 1.
 type rowSet struct {
-	slots []uint64
-	n     int
+	slots  []uint64
+	mapped bool // slots are mapped outside the heap (allocSlots)
+	n      int
 }
 
-func newRowSet() *rowSet { return &rowSet{slots: make([]uint64, 1<<16)} }
+func newRowSet() *rowSet {
+	s := &rowSet{}
+	s.slots, s.mapped = allocSlots(1 << 16)
+	return s
+}
+
+// free releases the table; the set is empty afterwards.
+func (s *rowSet) free() {
+	freeSlots(s.slots, s.mapped)
+	s.slots, s.n = nil, 0
+}
 
 // add inserts h and reports whether it was new.
 func (s *rowSet) add(h uint64) bool {
@@ -48,8 +59,9 @@ func (s *rowSet) add(h uint64) bool {
 }
 
 func (s *rowSet) grow() {
-	old := s.slots
-	s.slots = make([]uint64, 2*len(old))
+	old, mapped := s.slots, s.mapped
+	defer freeSlots(old, mapped)
+	s.slots, s.mapped = allocSlots(2 * len(old))
 	mask := uint64(len(s.slots) - 1)
 	for _, h := range old {
 		if h == 0 {
