@@ -233,12 +233,13 @@ func settleClasses(s *Schema, st *state, cfg PrepareConfig) ([]int, error) {
 		return nil, fmt.Errorf("label column %q has only one class (%q) after cleaning: a classifier needs at least two", cfg.Label, names[0])
 	}
 	s.Classes = names
+	at := make(map[string]int, len(names))
+	for i, name := range names {
+		at[name] = i
+	}
 	idx := make([]int, len(cl.names))
 	for code, name := range cl.names {
-		idx[code] = sort.SearchStrings(names, name)
-		for names[idx[code]] != name { // numeric order is not lexical: find it
-			idx[code] = (idx[code] + 1) % len(names)
-		}
+		idx[code] = at[name]
 	}
 	return idx, nil
 }

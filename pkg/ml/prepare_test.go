@@ -185,6 +185,37 @@ func TestPrepareDedupAndExactSplit(t *testing.T) {
 	}
 }
 
+// TestPrepareNumericClasses: classes that are numbers sort numerically (2 before 10), and each row keeps its
+// class.
+func TestPrepareNumericClasses(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("x,y\n")
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&b, "%d,%s\n", i, []string{"10", "2", "9"}[i%3])
+	}
+	p, err := prepareCSV(t, PrepareConfig{Data: writeCSV(t, b.String()), Label: "y"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"2", "9", "10"}; !cmp.Equal(p.Schema.Classes, want) {
+		t.Errorf("classes %v, want %v", p.Schema.Classes, want)
+	}
+	x := p.Schema.Columns[0]
+	for _, name := range []string{TrainFile, TestFile} {
+		for _, row := range readSplit(t, p, name) {
+			var v float64
+			var label string
+			if _, err := fmt.Sscanf(strings.NewReplacer("[", "", "]", "", "|", " ").Replace(row), "%g %s", &v, &label); err != nil {
+				t.Fatal(err)
+			}
+			i := int(math.Round(v*x.Std + x.Mean))
+			if want := []string{"10", "2", "9"}[i%3]; label != want {
+				t.Errorf("row x=%d has class %s, want %s", i, label, want)
+			}
+		}
+	}
+}
+
 // TestPrepareTypeContradiction: a column that reads as numbers until a later row holds text comes out
 // categorical with every value a category; one with more distinct numbers than --max-categories and then a text
 // fails; a numeric column whose distinct values outgrow the vocabulary keeps exact statistics.
