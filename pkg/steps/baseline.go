@@ -18,9 +18,11 @@ package steps
 
 import (
 	"fmt"
-	"github.com/mlpipe/mlpipe/pkg/gate"
 	"math"
 	"strings"
+
+	"github.com/mlpipe/mlpipe/pkg/gate"
+	"github.com/mlpipe/mlpipe/pkg/ml"
 )
 
 // MinTestRows is the smallest test split whose metrics the steps do not warn about: below it one row moves
@@ -46,7 +48,7 @@ func splitWarnings(classes []string, perClass map[string]int) []string {
 	}
 	if len(absent) > 0 {
 		warnings = append(warnings, fmt.Sprintf("the test split has no row of class(es) %s: the metrics say nothing about them; "+
-			"use more data of those classes or a larger test fraction", quoteNames(absent)))
+			"use more data of those classes or a larger test fraction", ml.QuoteNames(absent)))
 	}
 	return warnings
 }
@@ -64,9 +66,9 @@ type Baseline struct {
 	Beaten bool `json:"beaten"`
 }
 
-// majorityBaseline scores the majority-class baseline of dataset s on the test rows x, y and compares it with the
+// majorityBaseline scores the majority-class baseline of dataset s on the test split and compares it with the
 // model's value of metric.
-func majorityBaseline(s *Schema, x [][]float64, y []int, metric string, value float64) (*Baseline, error) {
+func majorityBaseline(s *ml.Schema, test ml.Dataset, metric string, value float64) (*Baseline, error) {
 	counts := s.Counts.TrainPerClass
 	if len(counts) == 0 { // a dataset written before the training split's counts were recorded
 		counts = s.Counts.PerClass
@@ -78,7 +80,7 @@ func majorityBaseline(s *Schema, x [][]float64, y []int, metric string, value fl
 	if total == 0 {
 		return nil, fmt.Errorf("the dataset's schema records no class counts: rerun preprocess")
 	}
-	prior := &Model{Classes: s.Classes, Features: s.Features, Weights: make([][]float64, len(s.Classes)), Bias: make([]float64, len(s.Classes))}
+	prior := &ml.Model{Classes: s.Classes, Features: s.Features, Weights: make([][]float64, len(s.Classes)), Bias: make([]float64, len(s.Classes))}
 	majority := 0
 	for k, c := range s.Classes {
 		prior.Weights[k] = make([]float64, len(s.Features))
@@ -88,8 +90,11 @@ func majorityBaseline(s *Schema, x [][]float64, y []int, metric string, value fl
 		}
 	}
 	b := &Baseline{Class: s.Classes[majority], Metric: metric}
-	var err error
-	if b.Value, err = Score(prior, x, y).Value(metric); err != nil {
+	m, err := ml.Score(prior, test)
+	if err != nil {
+		return nil, err
+	}
+	if b.Value, err = m.Value(metric); err != nil {
 		return nil, err
 	}
 	b.Beaten = gate.BeatsChampion(metric, value, b.Value, 0) // strictly better, in the metric's direction
@@ -99,12 +104,12 @@ func majorityBaseline(s *Schema, x [][]float64, y []int, metric string, value fl
 // evaluationWarnings returns the majority-class baseline and the warnings about an evaluation: a gate metric that
 // does not beat the baseline (with each class's recall, where a model that ignores a minority class shows), and
 // the test split's (splitWarnings).
-func evaluationWarnings(s *Schema, metrics *Metrics, x [][]float64, y []int, metric string) (*Baseline, []string, error) {
+func evaluationWarnings(s *ml.Schema, metrics *ml.Metrics, test ml.Dataset, metric string) (*Baseline, []string, error) {
 	value, err := metrics.Value(metric)
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := majorityBaseline(s, x, y, metric, value)
+	b, err := majorityBaseline(s, test, metric, value)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -118,8 +123,8 @@ func evaluationWarnings(s *Schema, metrics *Metrics, x [][]float64, y []int, met
 			metric, gate.FormatMetric(value), gate.FormatMetric(b.Value), b.Class, strings.Join(recalls, ", ")))
 	}
 	perClass := map[string]int{}
-	for _, k := range y {
-		perClass[s.Classes[k]]++
+	for _, c := range metrics.PerClass {
+		perClass[c.Label] = c.Support
 	}
 	return b, append(warnings, splitWarnings(s.Classes, perClass)...), nil
 }

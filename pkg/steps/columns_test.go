@@ -18,6 +18,7 @@ package steps
 
 import (
 	"fmt"
+	"github.com/mlpipe/mlpipe/pkg/ml"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,11 +51,11 @@ func TestPreprocessDropsColumns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s Schema
+	var s ml.Schema
 	if err := jsonUnmarshal(raw, &s); err != nil {
 		t.Fatal(err)
 	}
-	want := []DroppedColumn{{Name: "note", Reason: "excluded"}, {Name: "customer id", Reason: "identifier"}}
+	want := []ml.DroppedColumn{{Name: "note", Reason: "excluded"}, {Name: "customer id", Reason: "identifier"}}
 	if d := cmp.Diff(want, s.DroppedColumns); d != "" {
 		t.Errorf("dropped columns (-want +got):\n%s", d)
 	}
@@ -72,7 +73,7 @@ func TestPreprocessDropsColumns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s = Schema{}
+	s = ml.Schema{}
 	if err := jsonUnmarshal(raw, &s); err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/mlpipe/mlpipe/pkg/ml"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -47,10 +48,10 @@ func TestEndToEndChurn(t *testing.T) {
 	}, pre.results); diff != "" {
 		t.Errorf("preprocess results (-want +got):\n%s", diff)
 	}
-	if got := filesUnder(t, filepath.Join(dir, "dataset")); !cmp.Equal(got, []string{"schema.json", "test.csv", "train.csv"}) {
+	if got := filesUnder(t, filepath.Join(dir, "dataset")); !cmp.Equal(got, []string{"schema.json", "test.arrow", "train.arrow"}) {
 		t.Errorf("dataset files = %v", got)
 	}
-	var schema Schema
+	var schema ml.Schema
 	readJSON(t, filepath.Join(dir, "dataset", "schema.json"), &schema)
 	if schema.Counts.DroppedMissing != 6 || schema.Counts.DroppedDuplicates != 5 {
 		t.Errorf("dropped missing/duplicates = %d/%d, want 6/5", schema.Counts.DroppedMissing, schema.Counts.DroppedDuplicates)

@@ -19,6 +19,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"github.com/mlpipe/mlpipe/pkg/ml"
 	"io"
 	"net"
 	"net/http"
@@ -104,7 +105,7 @@ func TestEnvFlags(t *testing.T) {
 	t.Setenv("MLPIPE_LABEL", "churned")
 	t.Setenv("MLPIPE_TEST_FRACTION", "0.25")
 	r := mustRun(t, "preprocess", "--out", filepath.Join(dir, "ds"))
-	var s Schema
+	var s ml.Schema
 	readJSON(t, filepath.Join(dir, "ds", "schema.json"), &s)
 	if s.TestFraction != 0.25 || s.Label != "churned" || r.results["rows"] != "394" {
 		t.Errorf("env flags not applied: testFraction=%v label=%q results=%v", s.TestFraction, s.Label, r.results)

@@ -21,25 +21,23 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mlpipe/mlpipe/pkg/ml"
 	"io"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"gonum.org/v1/gonum/mat"
 
 	"github.com/mlpipe/mlpipe/pkg/gate"
 	"github.com/mlpipe/mlpipe/pkg/store"
 )
 
-// Metric names accepted by --metric.
-var metricNames = []string{"accuracy", "precision", "recall", "f1", "log-loss"}
-
 // EvaluateOptions are the flags of `step evaluate`.
 type EvaluateOptions struct {
-	// Dataset is the URI of the preprocessed dataset directory (its test.csv is scored).
+	// Dataset is the URI of the preprocessed dataset directory (its test.arrow is scored).
 	Dataset string
 	// Model is the URI of model.json (or its directory).
 	Model string
@@ -62,62 +60,9 @@ type EvaluateOptions struct {
 	ResultsDir string
 }
 
-// Metrics are the evaluation metrics of a model on a dataset split.
-type Metrics struct {
-	// Accuracy is the share of rows predicted right.
-	Accuracy float64 `json:"accuracy"`
-	// Precision, Recall and F1 are macro averages over the classes.
-	Precision float64 `json:"precision"`
-	// Recall is the macro-averaged recall.
-	Recall float64 `json:"recall"`
-	// F1 is the macro-averaged F1 score.
-	F1 float64 `json:"f1"`
-	// LogLoss is the mean cross-entropy of the predicted probabilities.
-	LogLoss float64 `json:"logLoss"`
-	// Rows is the number of rows scored.
-	Rows int `json:"rows"`
-	// Labels name the rows and columns of Confusion.
-	Labels []string `json:"labels"`
-	// Confusion counts rows by [true class][predicted class].
-	Confusion [][]int `json:"confusion"`
-	// PerClass holds each class's precision, recall, F1 and support.
-	PerClass []ClassMetrics `json:"perClass"`
-}
-
-// ClassMetrics are one class's one-vs-rest metrics.
-type ClassMetrics struct {
-	// Label is the class.
-	Label string `json:"label"`
-	// Precision is TP/(TP+FP), 0 when nothing was predicted as the class.
-	Precision float64 `json:"precision"`
-	// Recall is TP/(TP+FN), 0 when the class has no rows.
-	Recall float64 `json:"recall"`
-	// F1 is the harmonic mean of precision and recall.
-	F1 float64 `json:"f1"`
-	// Support is the number of rows of the class.
-	Support int `json:"support"`
-}
-
-// Value returns the named metric.
-func (m *Metrics) Value(name string) (float64, error) {
-	switch name {
-	case "accuracy":
-		return m.Accuracy, nil
-	case "precision":
-		return m.Precision, nil
-	case "recall":
-		return m.Recall, nil
-	case "f1":
-		return m.F1, nil
-	case "log-loss":
-		return m.LogLoss, nil
-	}
-	return 0, fmt.Errorf("unknown metric %q (want one of %s)", name, strings.Join(metricNames, ", "))
-}
-
 // Report is metrics.json: the metrics plus the gate's decision.
 type Report struct {
-	Metrics
+	ml.Metrics
 	// Model and Dataset identify what was evaluated.
 	Model string `json:"model"`
 	// ModelDigest is the digest of the evaluated model.json.
@@ -178,7 +123,7 @@ func newEvaluateCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "evaluate",
 		Short: "Score a model on the held-out split and decide whether it passes the gate",
-		Long: "Scores the model on <dataset>/test.csv, writes <out>/metrics.json (accuracy, macro precision/recall/F1,\n" +
+		Long: "Scores the model on <dataset>/test.arrow, writes <out>/metrics.json (accuracy, macro precision/recall/F1,\n" +
 			"log loss, confusion matrix) and compares --metric with --threshold using --operator. With --registry and\n" +
 			"--model-name, the model that holds the `champion` alias must also be beaten by more than --min-delta (a tie\n" +
 			"never passes), in the metric's direction, when it was trained for the same label, classes and feature\n" +
@@ -189,7 +134,7 @@ func newEvaluateCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&o.Dataset, "dataset", "", "URI of the preprocessed dataset directory")
 	cmd.Flags().StringVar(&o.Model, "model", "", "URI of model.json (or the directory holding it)")
-	cmd.Flags().StringVar(&o.Metric, "metric", "accuracy", "gate metric: "+strings.Join(metricNames, ", "))
+	cmd.Flags().StringVar(&o.Metric, "metric", "accuracy", "gate metric: "+strings.Join(ml.MetricNames, ", "))
 	cmd.Flags().StringVar(&o.Operator, "operator", ">=", "gate comparison: >, >=, < or <=")
 	cmd.Flags().Float64Var(&o.Threshold, "threshold", 0.9, "gate threshold")
 	cmd.Flags().StringVar(&o.Out, "out", "", "URI of the output directory for metrics.json")
@@ -234,7 +179,7 @@ func (g *Gate) decision() gate.Decision {
 
 // Evaluate runs the evaluate step, printing a metrics table to out; it returns the report and metrics.json's URI.
 func Evaluate(ctx context.Context, o *EvaluateOptions, out io.Writer) (*Report, string, error) {
-	if _, err := (&Metrics{}).Value(o.Metric); err != nil {
+	if _, err := (&ml.Metrics{}).Value(o.Metric); err != nil {
 		return nil, "", fmt.Errorf("invalid --metric: %w", err)
 	}
 	if _, err := gate.Compare(0, o.Operator, 0); err != nil {
@@ -253,24 +198,29 @@ func Evaluate(ctx context.Context, o *EvaluateOptions, out io.Writer) (*Report, 
 	if err != nil {
 		return nil, "", fmt.Errorf("invalid --out: %w", err)
 	}
+	u := startUsage("evaluate", out)
 	m, modelData, err := LoadModel(ctx, o.Model)
 	if err != nil {
 		return nil, "", err
 	}
-	s, x, y, err := loadDataset(ctx, o.Dataset, "test.csv")
+	s, test, err := ml.OpenSplit(ctx, o.Dataset, ml.TestFile)
 	if err != nil {
 		return nil, "", err
 	}
+	defer test.Close()
 	if !slices.Equal(s.Features, m.Features) || !slices.Equal(s.Classes, m.Classes) {
 		return nil, "", fmt.Errorf("model/dataset mismatch: the model has features %v and classes %v, the dataset %v and %v",
 			m.Features, m.Classes, s.Features, s.Classes)
 	}
-	metrics := Score(m, x, y)
-	r := &Report{Metrics: *metrics, Model: modelFileURI(o.Model), ModelDigest: store.Digest(modelData), Dataset: o.Dataset}
-	if r.Gate, err = decideGate(ctx, o, metrics, m, r.ModelDigest, x, y); err != nil {
+	metrics, err := ml.Score(m, test)
+	if err != nil {
 		return nil, "", err
 	}
-	if r.Baseline, r.Warnings, err = evaluationWarnings(s, metrics, x, y, o.Metric); err != nil {
+	r := &Report{Metrics: *metrics, Model: modelFileURI(o.Model), ModelDigest: store.Digest(modelData), Dataset: o.Dataset}
+	if r.Gate, err = decideGate(ctx, o, metrics, m, r.ModelDigest, test); err != nil {
+		return nil, "", err
+	}
+	if r.Baseline, r.Warnings, err = evaluationWarnings(s, metrics, test, o.Metric); err != nil {
 		return nil, "", err
 	}
 	data, err := json.MarshalIndent(r, "", "  ")
@@ -284,17 +234,18 @@ func Evaluate(ctx context.Context, o *EvaluateOptions, out io.Writer) (*Report, 
 	for _, w := range r.Warnings {
 		fmt.Fprintf(out, "warning: %s\n", w)
 	}
+	u.done(r.Rows)
 	return r, dst.URI("metrics.json"), nil
 }
 
 // decideGate applies the gate (pkg/gate) to the candidate's metrics: the threshold test and, with --registry,
 // the comparison with a comparable champion.
-func decideGate(ctx context.Context, o *EvaluateOptions, metrics *Metrics, cand *Model, candDigest string, x [][]float64, y []int) (Gate, error) {
+func decideGate(ctx context.Context, o *EvaluateOptions, metrics *ml.Metrics, cand *ml.Model, candDigest string, test ml.Dataset) (Gate, error) {
 	g := Gate{Metric: o.Metric, Operator: o.Operator, Threshold: o.Threshold}
 	g.Value, _ = metrics.Value(o.Metric)
 	in := gate.Input{Metric: o.Metric, Operator: o.Operator, Threshold: o.Threshold, Value: g.Value, MinDelta: o.MinDelta}
 	if o.Registry != "" {
-		c, skipped, err := scoreChampion(ctx, o, x, y, cand, candDigest)
+		c, skipped, err := scoreChampion(ctx, o, test, cand, candDigest)
 		if err != nil {
 			return Gate{}, err
 		}
@@ -320,7 +271,7 @@ func decideGate(ctx context.Context, o *EvaluateOptions, metrics *Metrics, cand 
 // feature columns: its metrics then say nothing about this data. A champion whose columns match but whose
 // numeric columns were standardised on other training data is scored on the same rows re-encoded with its own
 // means and standard deviations. A champion whose model.json has the candidate's digest is the candidate itself.
-func scoreChampion(ctx context.Context, o *EvaluateOptions, x [][]float64, y []int, cand *Model, candDigest string) (*ChampionComparison, string, error) {
+func scoreChampion(ctx context.Context, o *EvaluateOptions, test ml.Dataset, cand *ml.Model, candDigest string) (*ChampionComparison, string, error) {
 	reg, err := store.Open(ctx, o.Registry)
 	if err != nil {
 		return nil, "", fmt.Errorf("invalid --registry: %w", err)
@@ -337,19 +288,23 @@ func scoreChampion(ctx context.Context, o *EvaluateOptions, x [][]float64, y []i
 		return nil, fmt.Sprintf("champion v%d not compared: %s; the gate decided on the threshold alone", ptr.Version, why), nil
 	}
 	c := &ChampionComparison{Version: ptr.Version, ModelURI: ptr.ModelURI, MinDelta: o.MinDelta, SameModel: store.Digest(champData) == candDigest}
-	c.Value, _ = Score(champ, reencode(x, cand.Schema.Columns, champ.Schema.Columns), y).Value(o.Metric)
+	cm, err := ml.Score(champ, reencode(test, cand.Schema.Columns, champ.Schema.Columns))
+	if err != nil {
+		return nil, "", err
+	}
+	c.Value, _ = cm.Value(o.Metric)
 	return c, "", nil
 }
 
 // incomparable says how the champion's schema differs from the candidate's in what makes the two models answer
 // the same question about the same inputs: the label, the classes and the feature columns (name, type and,
 // for a categorical column, its categories). It returns "" when they agree.
-func incomparable(champ, cand *Schema) string {
+func incomparable(champ, cand *ml.Schema) string {
 	switch {
 	case champ.Label != cand.Label:
 		return fmt.Sprintf("it predicts the label %q, this model %q", champ.Label, cand.Label)
 	case !slices.Equal(champ.Classes, cand.Classes):
-		return fmt.Sprintf("its classes are %s, this model's %s", quoteNames(champ.Classes), quoteNames(cand.Classes))
+		return fmt.Sprintf("its classes are %s, this model's %s", ml.QuoteNames(champ.Classes), ml.QuoteNames(cand.Classes))
 	case len(champ.Columns) != len(cand.Columns):
 		return fmt.Sprintf("it has %d feature columns %s, this model %d %s",
 			len(champ.Columns), columnNames(champ.Columns), len(cand.Columns), columnNames(cand.Columns))
@@ -362,40 +317,60 @@ func incomparable(champ, cand *Schema) string {
 	return ""
 }
 
-func describeColumn(c Column) string {
-	if c.Type == TypeCategorical {
+func describeColumn(c ml.Column) string {
+	if c.Type == ml.TypeCategorical {
 		return fmt.Sprintf("%q (categorical: %s)", c.Name, strings.Join(c.Categories, ", "))
 	}
 	return fmt.Sprintf("%q (%s)", c.Name, c.Type)
 }
 
-// reencode turns rows encoded with the columns from into rows encoded with the columns to, which have the same
-// names, types and categories: a numeric value is un-standardised with from's mean and standard deviation and
-// standardised with to's (as EncodeRow does, a deviation of 0 counts as 1); one-hot values are unchanged. x is
-// returned as is when the standardisations agree.
-func reencode(x [][]float64, from, to []Column) [][]float64 {
+// reencode returns the rows of d, encoded with the columns from, as if encoded with the columns to, which have
+// the same names, types and categories: a numeric value is un-standardised with from's mean and standard
+// deviation and standardised with to's (as EncodeRow does, a deviation of 0 counts as 1); one-hot values are
+// unchanged. d is returned as is when the standardisations agree.
+func reencode(d ml.Dataset, from, to []ml.Column) ml.Dataset {
 	same := true
 	for i := range from {
 		same = same && from[i].Mean == to[i].Mean && from[i].Std == to[i].Std
 	}
 	if same {
-		return x
+		return d
 	}
-	out := make([][]float64, len(x))
-	for r, row := range x {
-		out[r] = slices.Clone(row)
+	return &reencoded{Dataset: d, from: from, to: to}
+}
+
+// reencoded is a Dataset re-encoded block by block (reencode).
+type reencoded struct {
+	ml.Dataset
+	from, to []ml.Column
+	buf      *mat.Dense
+}
+
+// Block implements ml.Dataset.
+func (r *reencoded) Block(i int) (ml.Batch, error) {
+	b, err := r.Dataset.Block(i)
+	if err != nil {
+		return b, err
+	}
+	n, d := b.X.Dims()
+	if r.buf == nil || r.buf.RawMatrix().Rows < n {
+		r.buf = mat.NewDense(n, d, nil)
+	}
+	x := r.buf.Slice(0, n, 0, d).(*mat.Dense)
+	x.Copy(b.X)
+	for row := 0; row < n; row++ {
+		v := x.RawRowView(row)
 		j := 0
-		for i, c := range from {
-			if c.Type != TypeNumeric {
+		for k, c := range r.from {
+			if c.Type != ml.TypeNumeric {
 				j += len(c.Categories)
 				continue
 			}
-			raw := row[j]*nonZero(c.Std) + c.Mean
-			out[r][j] = (raw - to[i].Mean) / nonZero(to[i].Std)
+			v[j] = r.to[k].Standardise(v[j]*nonZero(c.Std) + c.Mean)
 			j++
 		}
 	}
-	return out
+	return ml.Batch{X: x, Y: b.Y}, nil
 }
 
 func nonZero(std float64) float64 {
@@ -403,55 +378,6 @@ func nonZero(std float64) float64 {
 		return 1
 	}
 	return std
-}
-
-// Score computes the metrics of the model on encoded rows x with true class indices y.
-func Score(m *Model, x [][]float64, y []int) *Metrics {
-	k := len(m.Classes)
-	r := &Metrics{Rows: len(x), Labels: slices.Clone(m.Classes), Confusion: make([][]int, k)}
-	for i := range r.Confusion {
-		r.Confusion[i] = make([]int, k)
-	}
-	if len(x) == 0 {
-		return r
-	}
-	p := m.PredictProba(denseFromRows(x, len(m.Features)))
-	correct := 0
-	for i := range x {
-		row := p.RawRowView(i)
-		pred := argmax(row)
-		r.Confusion[y[i]][pred]++
-		if pred == y[i] {
-			correct++
-		}
-		r.LogLoss -= math.Log(math.Min(math.Max(row[y[i]], 1e-15), 1-1e-15))
-	}
-	r.LogLoss /= float64(len(x))
-	r.Accuracy = float64(correct) / float64(len(x))
-	for c := 0; c < k; c++ {
-		tp, fp, fn := r.Confusion[c][c], 0, 0
-		for o := 0; o < k; o++ {
-			if o != c {
-				fp += r.Confusion[o][c]
-				fn += r.Confusion[c][o]
-			}
-		}
-		cm := ClassMetrics{Label: m.Classes[c], Support: tp + fn}
-		if tp+fp > 0 {
-			cm.Precision = float64(tp) / float64(tp+fp)
-		}
-		if tp+fn > 0 {
-			cm.Recall = float64(tp) / float64(tp+fn)
-		}
-		if cm.Precision+cm.Recall > 0 {
-			cm.F1 = 2 * cm.Precision * cm.Recall / (cm.Precision + cm.Recall)
-		}
-		r.PerClass = append(r.PerClass, cm)
-		r.Precision += cm.Precision / float64(k)
-		r.Recall += cm.Recall / float64(k)
-		r.F1 += cm.F1 / float64(k)
-	}
-	return r
 }
 
 // printReport prints the metrics, per-class table, confusion matrix and gate decision.

@@ -20,6 +20,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/mlpipe/mlpipe/pkg/ml"
+	"gonum.org/v1/gonum/mat"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -126,3 +128,18 @@ func mustJSON(t *testing.T, v any) string {
 }
 
 func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+
+// loadSplit reads a whole split of the dataset directory ds through pkg/ml.
+func loadSplit(t testing.TB, ds, split string) (*ml.Schema, *mat.Dense, []int) {
+	t.Helper()
+	s, f, err := ml.OpenSplit(context.Background(), ds, split)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	x, y, err := ml.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, x, y
+}

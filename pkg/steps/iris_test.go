@@ -18,6 +18,7 @@ package steps
 
 import (
 	"context"
+	"github.com/mlpipe/mlpipe/pkg/ml"
 	"path/filepath"
 	"testing"
 
@@ -42,7 +43,7 @@ func referenceFit(t *testing.T, x *mat.Dense, y []int, k int, l2 float64) (*mat.
 			w, b := unpack(theta)
 			pr := mat.NewDense(n, k, nil)
 			pr.Mul(x, w)
-			softmaxRows(pr, b)
+			ml.SoftmaxRows(pr, b)
 			gb := grad[d*k:]
 			clear(gb)
 			for i := 0; i < n; i++ {
@@ -75,10 +76,10 @@ func accuracyOf(w *mat.Dense, b []float64, x *mat.Dense, y []int) float64 {
 	_, k := w.Dims()
 	p := mat.NewDense(n, k, nil)
 	p.Mul(x, w)
-	softmaxRows(p, b)
+	ml.SoftmaxRows(p, b)
 	correct := 0
 	for i := 0; i < n; i++ {
-		if argmax(p.RawRowView(i)) == y[i] {
+		if ml.Argmax(p.RawRowView(i)) == y[i] {
 			correct++
 		}
 	}
@@ -92,16 +93,8 @@ func TestIrisAccuracyVsReference(t *testing.T) {
 	ds := filepath.Join(t.TempDir(), "iris")
 	mustRun(t, "preprocess", "--data", repoFile(t, "examples/data/iris.csv"), "--label", "Species", "--out", ds,
 		"--test-fraction", "0.2", "--seed", "42")
-	s, trainRows, trainY, err := loadDataset(ctx, ds, "train.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, testRows, testY, err := loadDataset(ctx, ds, "test.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	xTrain := denseFromRows(trainRows, len(s.Features))
-	xTest := denseFromRows(testRows, len(s.Features))
+	s, xTrain, trainY := loadSplit(t, ds, ml.TrainFile)
+	_, xTest, testY := loadSplit(t, ds, ml.TestFile)
 	const l2 = 1e-4
 
 	refW, refB, refLoss := referenceFit(t, xTrain, trainY, len(s.Classes), l2)

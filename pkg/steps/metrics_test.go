@@ -17,6 +17,7 @@ limitations under the License.
 package steps
 
 import (
+	"github.com/mlpipe/mlpipe/pkg/ml"
 	"math"
 	"testing"
 
@@ -26,7 +27,7 @@ import (
 
 // TestScore checks the metrics on a fixed model whose predictions are known: class = the larger of two features.
 func TestScore(t *testing.T) {
-	m := &Model{
+	m := &ml.Model{
 		Classes:  []string{"a", "b"},
 		Features: []string{"x", "y"},
 		Weights:  [][]float64{{10, 0}, {0, 10}},
@@ -34,18 +35,21 @@ func TestScore(t *testing.T) {
 	}
 	x := [][]float64{{1, 0}, {1, 0}, {0, 1}, {1, 0}}
 	y := []int{0, 0, 1, 1} // the last row is predicted a but is b
-	got := Score(m, x, y)
+	got, err := ml.Score(m, ml.NewMemory(ml.DenseFromRows(x, 2), y, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
 	pa, ra := 2.0/3, 1.0
 	pb, rb := 1.0, 0.5
 	f := func(p, r float64) float64 { return 2 * p * r / (p + r) }
 	pr := 1 / (1 + math.Exp(-10)) // probability of the predicted class
-	want := &Metrics{
+	want := &ml.Metrics{
 		Accuracy: 0.75, Precision: (pa + pb) / 2, Recall: (ra + rb) / 2, F1: (f(pa, ra) + f(pb, rb)) / 2,
 		LogLoss:   (3*-math.Log(pr) - math.Log(1-pr)) / 4,
 		Rows:      4,
 		Labels:    []string{"a", "b"},
 		Confusion: [][]int{{2, 0}, {1, 1}},
-		PerClass: []ClassMetrics{
+		PerClass: []ml.ClassMetrics{
 			{Label: "a", Precision: pa, Recall: ra, F1: f(pa, ra), Support: 2},
 			{Label: "b", Precision: pb, Recall: rb, F1: f(pb, rb), Support: 2},
 		},

@@ -20,158 +20,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
-	"gonum.org/v1/gonum/mat"
-
+	"github.com/mlpipe/mlpipe/pkg/ml"
 	"github.com/mlpipe/mlpipe/pkg/store"
 )
-
-// ModelFormat identifies the model.json format.
-const ModelFormat = "mlpipe.logreg/v1"
-
-// Model is a multinomial logistic regression together with the preprocessing that turns raw rows into features.
-type Model struct {
-	// Format is ModelFormat.
-	Format string `json:"format"`
-	// Schema is the preprocessing schema: raw columns, encodings, standardisation, classes.
-	Schema Schema `json:"schema"`
-	// Classes are the class labels, in the order of Weights' rows.
-	Classes []string `json:"classes"`
-	// Features are the feature names, in the order of Weights' columns.
-	Features []string `json:"features"`
-	// Weights has one row per class and one column per feature.
-	Weights [][]float64 `json:"weights"`
-	// Bias has one intercept per class.
-	Bias []float64 `json:"bias"`
-	// Training records how the model was trained.
-	Training TrainingInfo `json:"training"`
-}
-
-// TrainingInfo records the hyperparameters and outcome of training.
-type TrainingInfo struct {
-	// DatasetURI is where the training data was read; train no longer writes it (models of older versions have
-	// it): a workspace path differs between runs on the same data, and the model's digest, which register
-	// dedupes on and the gate recognises the champion's own model by, must not.
-	DatasetURI string `json:"datasetUri,omitempty"`
-	// DatasetDigest is the digest of the dataset's files: what identifies the training data.
-	DatasetDigest string `json:"datasetDigest"`
-	// Rows is the number of training rows.
-	Rows int `json:"rows"`
-	// Epochs, LearningRate, BatchSize, L2 and Seed are the hyperparameters.
-	Epochs int `json:"epochs"`
-	// LearningRate is the gradient step size.
-	LearningRate float64 `json:"learningRate"`
-	// BatchSize is the mini-batch size.
-	BatchSize int `json:"batchSize"`
-	// L2 is the weight-decay coefficient: the loss adds L2/2·‖W‖².
-	L2 float64 `json:"l2"`
-	// Seed seeds the batch shuffling.
-	Seed int64 `json:"seed"`
-	// Loss is the regularised training loss after the last epoch.
-	Loss float64 `json:"loss"`
-}
-
-// Validate checks that the weights, features, classes and schema agree.
-func (m *Model) Validate() error {
-	if m.Format != ModelFormat {
-		return fmt.Errorf("unsupported model format %q (want %q)", m.Format, ModelFormat)
-	}
-	if err := m.Schema.Validate(); err != nil {
-		return fmt.Errorf("model schema: %w", err)
-	}
-	if !slices.Equal(m.Classes, m.Schema.Classes) {
-		return fmt.Errorf("model/schema mismatch: model classes %v, schema classes %v", m.Classes, m.Schema.Classes)
-	}
-	if !slices.Equal(m.Features, m.Schema.Features) {
-		return fmt.Errorf("model/schema mismatch: model has %d features %v, schema encodes %d features %v",
-			len(m.Features), m.Features, len(m.Schema.Features), m.Schema.Features)
-	}
-	if len(m.Weights) != len(m.Classes) || len(m.Bias) != len(m.Classes) {
-		return fmt.Errorf("model/schema mismatch: %d weight rows and %d biases for %d classes", len(m.Weights), len(m.Bias), len(m.Classes))
-	}
-	for k, row := range m.Weights {
-		if len(row) != len(m.Features) {
-			return fmt.Errorf("model/schema mismatch: weight row %d (class %q) has %d values for %d features",
-				k, m.Classes[k], len(row), len(m.Features))
-		}
-		for _, w := range row {
-			if math.IsNaN(w) || math.IsInf(w, 0) {
-				return fmt.Errorf("model weights of class %q are not finite", m.Classes[k])
-			}
-		}
-	}
-	return nil
-}
-
-// weightMatrix returns W as a features×classes matrix.
-func (m *Model) weightMatrix() *mat.Dense {
-	d, k := len(m.Features), len(m.Classes)
-	w := mat.NewDense(d, k, nil)
-	for c, row := range m.Weights {
-		for j, v := range row {
-			w.Set(j, c, v)
-		}
-	}
-	return w
-}
-
-// PredictProba returns the class probabilities (rows×classes) of the encoded feature rows x.
-func (m *Model) PredictProba(x *mat.Dense) *mat.Dense {
-	n, _ := x.Dims()
-	p := mat.NewDense(n, len(m.Classes), nil)
-	p.Mul(x, m.weightMatrix())
-	softmaxRows(p, m.Bias)
-	return p
-}
-
-// softmaxRows adds bias to every row of z and replaces each row with its softmax, in place.
-func softmaxRows(z *mat.Dense, bias []float64) {
-	n, k := z.Dims()
-	for i := 0; i < n; i++ {
-		row := z.RawRowView(i)
-		hi := math.Inf(-1)
-		for c := 0; c < k; c++ {
-			row[c] += bias[c]
-			hi = math.Max(hi, row[c])
-		}
-		var sum float64
-		for c := 0; c < k; c++ {
-			row[c] = math.Exp(row[c] - hi)
-			sum += row[c]
-		}
-		for c := 0; c < k; c++ {
-			row[c] /= sum
-		}
-	}
-}
-
-// argmax returns the index of the largest value.
-func argmax(v []float64) int {
-	best := 0
-	for i := range v {
-		if v[i] > v[best] {
-			best = i
-		}
-	}
-	return best
-}
-
-// denseFromRows copies rows into a new matrix.
-func denseFromRows(rows [][]float64, cols int) *mat.Dense {
-	x := mat.NewDense(max(len(rows), 1), max(cols, 1), nil)
-	if len(rows) == 0 || cols == 0 {
-		return x
-	}
-	for i, r := range rows {
-		copy(x.RawRowView(i), r)
-	}
-	return x
-}
 
 // modelFileURI maps a model URI to the model.json object: a URI ending in ".json" names the file itself, anything
 // else names the directory holding model.json.
@@ -224,7 +79,7 @@ func ResolveModel(ctx context.Context, uri string) (ModelRef, error) {
 
 // LoadModel reads and validates the model at uri (a model.json file, the directory holding one, or a registry's
 // champion alias: ResolveModel).
-func LoadModel(ctx context.Context, uri string) (*Model, []byte, error) {
+func LoadModel(ctx context.Context, uri string) (*ml.Model, []byte, error) {
 	ref, err := ResolveModel(ctx, uri)
 	if err != nil {
 		return nil, nil, err
@@ -233,12 +88,12 @@ func LoadModel(ctx context.Context, uri string) (*Model, []byte, error) {
 }
 
 // readModel reads and validates the model.json ref leads to.
-func readModel(ctx context.Context, ref ModelRef) (*Model, []byte, error) {
+func readModel(ctx context.Context, ref ModelRef) (*ml.Model, []byte, error) {
 	data, err := store.ReadURI(ctx, ref.URI)
 	if err != nil {
 		return nil, nil, fmt.Errorf("error reading model: %w", err)
 	}
-	m := &Model{}
+	m := &ml.Model{}
 	if err := json.Unmarshal(data, m); err != nil {
 		return nil, nil, fmt.Errorf("model %s is not valid JSON: %w", ref.URI, err)
 	}
@@ -246,32 +101,4 @@ func readModel(ctx context.Context, ref ModelRef) (*Model, []byte, error) {
 		return nil, nil, fmt.Errorf("invalid model %s: %w", ref.URI, err)
 	}
 	return m, data, nil
-}
-
-// loadDataset reads schema.json and one encoded split (train.csv or test.csv) from the dataset directory.
-func loadDataset(ctx context.Context, uri, split string) (*Schema, [][]float64, []int, error) {
-	ds, err := store.Open(ctx, uri)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("invalid dataset URI: %w", err)
-	}
-	raw, err := ds.Get(ctx, "schema.json")
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("error reading dataset schema: %w", err)
-	}
-	s := &Schema{}
-	if err := json.Unmarshal(raw, s); err != nil {
-		return nil, nil, nil, fmt.Errorf("%s is not valid JSON: %w", ds.URI("schema.json"), err)
-	}
-	if err := s.Validate(); err != nil {
-		return nil, nil, nil, fmt.Errorf("invalid %s: %w", ds.URI("schema.json"), err)
-	}
-	data, err := ds.Get(ctx, split)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("error reading dataset split: %w", err)
-	}
-	x, y, err := readEncoded(data, s, ds.URI(split))
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return s, x, y, nil
 }

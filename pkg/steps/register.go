@@ -31,6 +31,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlpipe/mlpipe/pkg/ml"
 	"github.com/mlpipe/mlpipe/pkg/store"
 )
 
@@ -75,7 +76,7 @@ type Metadata struct {
 	// Params are the pipeline parameters.
 	Params map[string]string `json:"params"`
 	// Metrics are the evaluation metrics.
-	Metrics Metrics `json:"metrics"`
+	Metrics ml.Metrics `json:"metrics"`
 	// MetricsURI is where the metrics were read from.
 	MetricsURI string `json:"metricsUri"`
 	// PipelineRun is the PipelineRun that produced the model.

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mlpipe/mlpipe/pkg/ml"
 	"io"
 	"net"
 	"net/http"
@@ -159,7 +160,7 @@ func Serve(ctx context.Context, o *ServeOptions, log io.Writer) error {
 
 // Server is the Open Inference Protocol v2 REST handler for one model.
 type Server struct {
-	model   *Model
+	model   *ml.Model
 	name    string
 	maxBody int64
 	// version is the one version served (model metadata's versions, /versions/{version}/ paths, responses'
@@ -177,7 +178,7 @@ type Server struct {
 var _ http.Handler = (*Server)(nil)
 
 // NewServer returns the v2 handler serving m under name; maxBody ≤ 0 means 32 MiB.
-func NewServer(m *Model, name string, maxBody int64) *Server {
+func NewServer(m *ml.Model, name string, maxBody int64) *Server {
 	if maxBody <= 0 {
 		maxBody = 32 << 20
 	}
@@ -226,7 +227,7 @@ func (s *Server) withModel(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if v := r.PathValue("version"); v != "" && v != s.version {
-			writeError(w, http.StatusNotFound, "model %q has no version %q here (versions: %s)", s.name, v, quoteNames(s.versions()))
+			writeError(w, http.StatusNotFound, "model %q has no version %q here (versions: %s)", s.name, v, ml.QuoteNames(s.versions()))
 			return
 		}
 		h(w, r)
@@ -267,14 +268,14 @@ func (s *Server) handleModelMetadata(w http.ResponseWriter, _ *http.Request) {
 	var inputs []TensorMetadata
 	for _, c := range s.model.Schema.Columns {
 		dt := "BYTES"
-		if c.Type == TypeNumeric {
+		if c.Type == ml.TypeNumeric {
 			dt = "FP64"
 		}
 		inputs = append(inputs, TensorMetadata{Name: c.Name, Datatype: dt, Shape: []int64{-1}})
 	}
 	cats := map[string][]string{}
 	for _, c := range s.model.Schema.Columns {
-		if c.Type == TypeCategorical {
+		if c.Type == ml.TypeCategorical {
 			cats[c.Name] = c.Categories
 		}
 	}
@@ -397,14 +398,14 @@ func (s *Server) Infer(body []byte) (*InferResponse, error) {
 			return nil, badRequest("row %d: %v", i, err)
 		}
 	}
-	x := denseFromRows(buf, len(m.Features))
+	x := ml.DenseFromRows(buf, len(m.Features))
 	p := m.PredictProba(x)
 	k := len(m.Classes)
 	classes := make([]string, len(rows))
 	probs := make([]float64, 0, len(rows)*k)
 	for i := range rows {
 		row := p.RawRowView(i)
-		classes[i] = m.Classes[argmax(row)]
+		classes[i] = m.Classes[ml.Argmax(row)]
 		probs = append(probs, row...)
 	}
 	outputs := []InferTensor{
@@ -498,7 +499,7 @@ func (s *Server) rows(inputs []InferTensor) ([][]string, error) {
 	return rows, nil
 }
 
-func columnNames(cols []Column) string {
+func columnNames(cols []ml.Column) string {
 	names := make([]string, len(cols))
 	for i, c := range cols {
 		names[i] = c.Name

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mlpipe/mlpipe/pkg/ml"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -78,7 +79,7 @@ func (h Hyperparameters) Validate() error {
 // Trained is what a train run produced.
 type Trained struct {
 	// Model is the trained model.
-	Model *Model
+	Model *ml.Model
 	// URI is the URI of model.json.
 	URI string
 	// Digest is the sha256 digest of model.json.
@@ -97,7 +98,7 @@ func newTrainCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "train",
 		Short: "Train a multinomial logistic regression on a preprocessed dataset",
-		Long: "Reads <dataset>/train.csv and schema.json, trains a multinomial logistic regression by mini-batch\n" +
+		Long: "Reads <dataset>/train.arrow and schema.json, trains a multinomial logistic regression by mini-batch\n" +
 			"gradient descent (deterministic for a seed) and writes <out>/model.json (weights, preprocessing schema and\n" +
 			"class labels). Results: model-uri, model-digest.",
 		Args: cobra.NoArgs,
@@ -129,30 +130,34 @@ func Train(ctx context.Context, o *TrainOptions, log io.Writer) (*Trained, error
 	if err != nil {
 		return nil, fmt.Errorf("invalid --out: %w", err)
 	}
-	s, rows, y, err := loadDataset(ctx, o.Dataset, "train.csv")
+	u := startUsage("train", log)
+	s, split, err := ml.OpenSplit(ctx, o.Dataset, ml.TrainFile)
 	if err != nil {
 		return nil, err
 	}
-	ds, _ := store.Open(ctx, o.Dataset)
-	digest, err := datasetDigest(ctx, ds)
+	defer split.Close()
+	digest, err := ml.DatasetDigest(ctx, o.Dataset)
 	if err != nil {
 		return nil, err
 	}
-	x := denseFromRows(rows, len(s.Features))
+	x, y, err := ml.ReadAll(split)
+	if err != nil {
+		return nil, err
+	}
 	w, b, loss, err := Fit(ctx, x, y, len(s.Classes), o.Hyper, func(epoch int, loss float64) {
 		fmt.Fprintf(log, "epoch %d/%d loss %.6f\n", epoch, o.Hyper.Epochs, loss)
 	})
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{
-		Format:   ModelFormat,
+	m := &ml.Model{
+		Format:   ml.ModelFormat,
 		Schema:   *s,
 		Classes:  s.Classes,
 		Features: s.Features,
 		Bias:     b,
-		Training: TrainingInfo{
-			DatasetDigest: digest, Rows: len(rows),
+		Training: ml.TrainingInfo{
+			DatasetDigest: digest, Rows: len(y),
 			Epochs: o.Hyper.Epochs, LearningRate: o.Hyper.LearningRate, BatchSize: o.Hyper.BatchSize,
 			L2: o.Hyper.L2, Seed: o.Hyper.Seed, Loss: loss,
 		},
@@ -173,20 +178,8 @@ func Train(ctx context.Context, o *TrainOptions, log io.Writer) (*Trained, error
 	}
 	t := &Trained{Model: m, URI: out.URI("model.json"), Digest: store.Digest(data)}
 	fmt.Fprintf(log, "wrote %s (%s)\n", t.URI, t.Digest)
+	u.done(len(y) * o.Hyper.Epochs)
 	return t, nil
-}
-
-// datasetDigest recomputes the preprocess dataset digest from the stored files.
-func datasetDigest(ctx context.Context, ds store.Store) (string, error) {
-	var all []byte
-	for _, name := range []string{"train.csv", "test.csv", "schema.json"} {
-		data, err := ds.Get(ctx, name)
-		if err != nil {
-			return "", fmt.Errorf("error reading dataset: %w", err)
-		}
-		all = append(all, data...)
-	}
-	return store.Digest(all), nil
 }
 
 // Fit trains a multinomial logistic regression on x (rows×features) and class indices y in [0,k) by mini-batch
@@ -231,7 +224,7 @@ func Fit(ctx context.Context, x *mat.Dense, y []int, k int, h Hyperparameters, p
 			}
 			// P = softmax(Xb·W + b); P − Y is the gradient of the cross-entropy w.r.t. the logits.
 			pv.Mul(xv, w)
-			softmaxRows(pv, b)
+			ml.SoftmaxRows(pv, b)
 			clear(gb)
 			for i := 0; i < m; i++ {
 				row := pv.RawRowView(i)
@@ -270,7 +263,7 @@ func objective(x *mat.Dense, y []int, w *mat.Dense, b []float64, l2 float64) flo
 	_, k := w.Dims()
 	p := mat.NewDense(n, k, nil)
 	p.Mul(x, w)
-	softmaxRows(p, b)
+	ml.SoftmaxRows(p, b)
 	var ce float64
 	for i := 0; i < n; i++ {
 		ce -= math.Log(math.Max(p.At(i, y[i]), 1e-300))

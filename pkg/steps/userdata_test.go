@@ -19,6 +19,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"github.com/mlpipe/mlpipe/pkg/ml"
 	"math"
 	"net/http/httptest"
 	"path/filepath"
@@ -30,9 +31,9 @@ import (
 )
 
 // readSchema reads a preprocess output's schema.json.
-func readSchema(t *testing.T, dir string) Schema {
+func readSchema(t *testing.T, dir string) ml.Schema {
 	t.Helper()
-	var s Schema
+	var s ml.Schema
 	readJSON(t, filepath.Join(dir, "schema.json"), &s)
 	return s
 }
@@ -139,28 +140,6 @@ func TestPreprocessLabelDidYouMean(t *testing.T) {
 				t.Errorf("err = %v\nwant   %s", r.err, tt.want)
 			}
 		})
-	}
-}
-
-// TestFitImputation: fills come from the training rows only (the test split's 1000 and "c" change nothing), the
-// median of an even count is the mean of the middle two, equally frequent categories go to the lexically first.
-func TestFitImputation(t *testing.T) {
-	s := &Schema{Columns: []Column{{Name: "n", Type: TypeNumeric}, {Name: "c", Type: TypeCategorical, Categories: []string{"a", "b", "c"}}, {Name: "t", Type: TypeCategorical, Categories: []string{"x", "y"}}}}
-	train := [][]string{{"1", "b", "y"}, {"3", "", "x"}, {"NA", "b", "y"}, {"10", "a", "x"}, {"4", "?", "?"}}
-	test := [][]string{{"1000", "c", "x"}, {"", "c", "x"}, {"2", "c", "x"}}
-	if err := fitImputation(s, []int{0, 1, 2}, train, test, &strings.Builder{}); err != nil {
-		t.Fatal(err)
-	}
-	want := []Column{
-		{Name: "n", Type: TypeNumeric, Fill: "3.5", Imputed: 2},
-		{Name: "c", Type: TypeCategorical, Categories: []string{"a", "b", "c"}, Fill: "b", Imputed: 2},
-		{Name: "t", Type: TypeCategorical, Categories: []string{"x", "y"}, Fill: "x", Imputed: 1},
-	}
-	if d := cmp.Diff(want, s.Columns); d != "" {
-		t.Errorf("columns (-want +got):\n%s", d)
-	}
-	if s.Counts.Imputed != 4 {
-		t.Errorf("rows imputed = %d, want 4", s.Counts.Imputed)
 	}
 }
 
@@ -335,7 +314,7 @@ func TestEvaluateMajorityBaseline(t *testing.T) {
 // TestMajorityBaseline scores the baseline by hand: training shares a 2/10, b 5/10, c 3/10 make b the prediction
 // and the shares the probabilities.
 func TestMajorityBaseline(t *testing.T) {
-	s := &Schema{Classes: []string{"a", "b", "c"}, Features: []string{"x"}, Counts: Counts{TrainPerClass: map[string]int{"a": 2, "b": 5, "c": 3}}}
+	s := &ml.Schema{Classes: []string{"a", "b", "c"}, Features: []string{"x"}, Counts: ml.Counts{TrainPerClass: map[string]int{"a": 2, "b": 5, "c": 3}}}
 	x := [][]float64{{1}, {-3}, {0}, {7}}
 	y := []int{1, 1, 0, 2}
 	tests := []struct {
@@ -351,7 +330,7 @@ func TestMajorityBaseline(t *testing.T) {
 		{"log-loss", 1.2, -(2*math.Log(0.5) + math.Log(0.2) + math.Log(0.3)) / 4, false},
 	}
 	for _, tt := range tests {
-		got, err := majorityBaseline(s, x, y, tt.metric, tt.value)
+		got, err := majorityBaseline(s, ml.NewMemory(ml.DenseFromRows(x, 1), y, 3), tt.metric, tt.value)
 		if err != nil {
 			t.Fatal(err)
 		}

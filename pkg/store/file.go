@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -78,6 +79,68 @@ func (s *fileStore) Get(_ context.Context, key string) ([]byte, error) {
 		return nil, fmt.Errorf("error reading %s: %w", s.URI(key), err)
 	}
 	return data, nil
+}
+
+// Open implements Store.
+func (s *fileStore) Open(_ context.Context, key string) (io.ReadCloser, error) {
+	p, err := s.path(key)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", s.URI(key), ErrNotExist)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("error reading %s: %w", s.URI(key), err)
+	}
+	return f, nil
+}
+
+// PutFile implements Store: a hard link of path next to the key's file (a copy when path is on another file
+// system), renamed into place.
+func (s *fileStore) PutFile(_ context.Context, key, src string) error {
+	p, err := s.path(key)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("error creating directory for %s: %w", p, err)
+	}
+	tmp := filepath.Join(filepath.Dir(p), fmt.Sprintf("%s%s-%d", tmpPrefix, filepath.Base(p), os.Getpid()))
+	_ = os.Remove(tmp)
+	if err := os.Link(src, tmp); err != nil {
+		if err := copyFile(src, tmp); err != nil {
+			_ = os.Remove(tmp)
+			return fmt.Errorf("error writing %s: %w", s.URI(key), err)
+		}
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("error moving %s into place: %w", s.URI(key), err)
+	}
+	return nil
+}
+
+// copyFile copies src to a new, synced file dst.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // writeTemp writes data to a synced temporary file next to p and returns its name.

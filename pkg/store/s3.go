@@ -169,6 +169,54 @@ func (s *s3Store) Get(ctx context.Context, key string) ([]byte, error) {
 	return data, nil
 }
 
+// Open implements Store: the object streams from GetObject; a missing key is reported by the first read, which
+// Open makes before it returns.
+func (s *s3Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	k, err := s.key(key)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := s.client.GetObject(ctx, s.bucket, k, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, s.wrap("reading", key, err)
+	}
+	if _, err := obj.Stat(); err != nil {
+		_ = obj.Close()
+		return nil, s.wrap("reading", key, err)
+	}
+	return &s3Reader{obj: obj, s: s, key: key}, nil
+}
+
+// s3Reader is an object being read, its errors made readable.
+type s3Reader struct {
+	obj *minio.Object
+	s   *s3Store
+	key string
+}
+
+func (r *s3Reader) Read(p []byte) (int, error) {
+	n, err := r.obj.Read(p)
+	if err != nil && err != io.EOF {
+		err = r.s.wrap("reading", r.key, err)
+	}
+	return n, err
+}
+
+func (r *s3Reader) Close() error { return r.obj.Close() }
+
+// PutFile implements Store: a multipart upload for a large file, which, like a single PUT, makes the object
+// appear only once it is complete.
+func (s *s3Store) PutFile(ctx context.Context, key, path string) error {
+	k, err := s.key(key)
+	if err != nil {
+		return err
+	}
+	if _, err := s.client.FPutObject(ctx, s.bucket, k, path, minio.PutObjectOptions{ContentType: contentType(key)}); err != nil {
+		return s.wrap("writing", key, err)
+	}
+	return nil
+}
+
 func (s *s3Store) put(ctx context.Context, key string, data []byte, exclusive bool) error {
 	k, err := s.key(key)
 	if err != nil {
@@ -231,6 +279,8 @@ func contentType(key string) string {
 		return "application/json"
 	case strings.HasSuffix(key, ".csv"):
 		return "text/csv"
+	case strings.HasSuffix(key, ".arrow"):
+		return "application/vnd.apache.arrow.file"
 	default:
 		return "application/octet-stream"
 	}

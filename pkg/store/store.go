@@ -29,6 +29,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path"
@@ -48,8 +49,13 @@ type Store interface {
 	URI(key string) string
 	// Get returns the content of key, or an error wrapping ErrNotExist.
 	Get(ctx context.Context, key string) ([]byte, error)
+	// Open returns a stream of the content of key, or an error wrapping ErrNotExist; the caller closes it.
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
 	// Put atomically writes key, replacing any previous content.
 	Put(ctx context.Context, key string, data []byte) error
+	// PutFile atomically writes key from the local file at path (which it leaves in place), replacing any
+	// previous content: for content too large to hold in memory.
+	PutFile(ctx context.Context, key, path string) error
 	// Create atomically writes key only if it does not exist yet; otherwise it returns an error wrapping ErrExist.
 	Create(ctx context.Context, key string, data []byte) error
 	// Delete removes key; deleting a missing key is not an error.
@@ -121,6 +127,65 @@ func ReadURI(ctx context.Context, uri string) ([]byte, error) {
 		return nil, err
 	}
 	return s.Get(ctx, name)
+}
+
+// OpenReader opens the object named by uri as a stream; the caller closes it.
+func OpenReader(ctx context.Context, uri string) (io.ReadCloser, error) {
+	parent, name, err := Split(uri)
+	if err != nil {
+		return nil, err
+	}
+	s, err := Open(ctx, parent)
+	if err != nil {
+		return nil, err
+	}
+	return s.Open(ctx, name)
+}
+
+// LocalFile returns the path of a local file holding the object named by uri: the file itself for a file URI or
+// path, else a temporary copy the object is streamed into. release removes that copy (and does nothing for a
+// local file).
+func LocalFile(ctx context.Context, uri string) (local string, release func(), err error) {
+	parent, name, err := Split(uri)
+	if err != nil {
+		return "", nil, err
+	}
+	s, err := Open(ctx, parent)
+	if err != nil {
+		return "", nil, err
+	}
+	if fs, ok := s.(*fileStore); ok {
+		p, err := fs.path(name)
+		if err != nil {
+			return "", nil, err
+		}
+		if _, err := os.Stat(p); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return "", nil, fmt.Errorf("%s: %w", fs.URI(name), ErrNotExist)
+			}
+			return "", nil, fmt.Errorf("error reading %s: %w", fs.URI(name), err)
+		}
+		return p, func() {}, nil
+	}
+	r, err := s.Open(ctx, name)
+	if err != nil {
+		return "", nil, err
+	}
+	defer r.Close()
+	f, err := os.CreateTemp("", "mlpipe-"+path.Base(name)+"-*")
+	if err != nil {
+		return "", nil, fmt.Errorf("error creating a local copy of %s: %w", uri, err)
+	}
+	release = func() { _ = os.Remove(f.Name()) }
+	_, err = io.Copy(f, r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		release()
+		return "", nil, fmt.Errorf("error downloading %s: %w", uri, err)
+	}
+	return f.Name(), release, nil
 }
 
 // Join joins a store URI and a key with exactly one slash.

@@ -17,9 +17,11 @@ limitations under the License.
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -120,6 +122,42 @@ func exercise(t *testing.T, s store.Store) {
 	}
 	if err := s.Delete(ctx, "a/x.json"); err != nil {
 		t.Errorf("second Delete = %v", err)
+	}
+
+	// Streams: Open reads what Put and PutFile wrote; LocalFile gives a local file with the content.
+	if _, err := s.Open(ctx, "missing.bin"); !errors.Is(err, store.ErrNotExist) {
+		t.Errorf("Open(missing) = %v, want ErrNotExist", err)
+	}
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<17) // 2 MiB
+	src := filepath.Join(t.TempDir(), "src.bin")
+	if err := os.WriteFile(src, big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutFile(ctx, "f/big.bin", src); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(src); err != nil {
+		t.Errorf("PutFile did not leave its source: %v", err)
+	}
+	r, err := s.Open(ctx, "f/big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	_ = r.Close()
+	if err != nil || !bytes.Equal(got, big) {
+		t.Errorf("Open after PutFile read %d bytes, %v; want the %d written", len(got), err, len(big))
+	}
+	local, release, err := store.LocalFile(ctx, s.URI("f/big.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(local); err != nil || !bytes.Equal(got, big) {
+		t.Errorf("LocalFile %s holds %d bytes, %v", local, len(got), err)
+	}
+	release()
+	if err := s.Delete(ctx, "f/big.bin"); err != nil {
+		t.Fatal(err)
 	}
 
 	// Concurrent exclusive creates of one key: exactly one wins.

@@ -4,7 +4,7 @@ import json
 import operator
 import os
 
-import pandas as pd
+import pyarrow as pa
 import torch
 from sklearn.metrics import accuracy_score, f1_score
 
@@ -12,11 +12,12 @@ dataset = os.environ["DATASET_URI"].removeprefix("file://")
 model_dir = os.environ["MODEL_URI"].removeprefix("file://")
 ops = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 
-test = pd.read_csv(os.path.join(dataset, "test.csv"))
-y = test.pop("label").to_numpy()
+test = pa.ipc.open_file(os.path.join(dataset, "test.arrow")).read_all()
+features = test.column("features").combine_chunks()
+y = test.column("label").to_numpy()
 state = torch.load(os.path.join(model_dir, "model.pt"), map_location="cpu")
 weights = [v for k, v in sorted(state.items())]
-x = torch.tensor(test.to_numpy(), dtype=torch.float32)
+x = torch.tensor(features.flatten().to_numpy().reshape(len(test), features.type.list_size), dtype=torch.float32)
 hidden = torch.relu(x @ weights[1].T + weights[0])
 pred = (hidden @ weights[3].T + weights[2]).argmax(dim=1).numpy()
 

@@ -4,7 +4,7 @@ params as env vars, outputs in the artifacts workspace, results to the Tekton re
 import hashlib
 import os
 
-import pandas as pd
+import pyarrow as pa
 import torch
 from torch import nn
 
@@ -15,9 +15,11 @@ hidden = int(os.environ["HIDDEN_UNITS"])
 torch.manual_seed(int(os.environ["SEED"]))
 device = "cuda" if torch.cuda.is_available() else "cpu"
 
-train = pd.read_csv(os.path.join(dataset, "train.csv"))
-y = torch.tensor(train.pop("label").to_numpy(), dtype=torch.long, device=device)
-x = torch.tensor(train.to_numpy(), dtype=torch.float32, device=device)
+# An Arrow IPC file: `features` (fixed-size list of float64 per row) and `label` (class index into schema.json).
+train = pa.ipc.open_file(os.path.join(dataset, "train.arrow")).read_all()
+features = train.column("features").combine_chunks()
+y = torch.tensor(train.column("label").to_numpy(), dtype=torch.long, device=device)
+x = torch.tensor(features.flatten().to_numpy().reshape(len(train), features.type.list_size), dtype=torch.float32, device=device)
 model = nn.Sequential(nn.Linear(x.shape[1], hidden), nn.ReLU(), nn.Linear(hidden, int(y.max()) + 1)).to(device)
 opt = torch.optim.Adam(model.parameters(), lr=lr)
 for epoch in range(epochs):

@@ -19,6 +19,9 @@ limitations under the License.
 package synth
 
 import (
+	"bufio"
+	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -102,4 +105,50 @@ func WithDefects(rows [][]string, missing, dups int, seed uint64) [][]string {
 		out = append(out[:at], append([][]string{dup}, out[at:]...)...)
 	}
 	return out
+}
+
+// WriteNumeric writes a CSV of rows rows with features numeric columns f0…f<features-1> (standard normal, five
+// decimals) and a label column "label" of classes classes "c0"…: the class whose random linear score of the
+// row is highest, so the classes are linearly separable up to the rounding. The same seed gives the same file.
+func WriteNumeric(w io.Writer, rows, features, classes int, seed uint64) error {
+	rng := rand.New(rand.NewPCG(seed, 0x6e756d65726963))
+	weights := make([][]float64, classes)
+	for k := range weights {
+		weights[k] = make([]float64, features)
+		for j := range weights[k] {
+			weights[k][j] = rng.NormFloat64()
+		}
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	for j := 0; j < features; j++ {
+		fmt.Fprintf(bw, "f%d,", j)
+	}
+	bw.WriteString("label\n")
+	x := make([]float64, features)
+	var line []byte
+	for i := 0; i < rows; i++ {
+		line = line[:0]
+		for j := range x {
+			x[j] = rng.NormFloat64()
+			line = strconv.AppendFloat(line, x[j], 'f', 5, 64)
+			line = append(line, ',')
+		}
+		best, bestScore := 0, math.Inf(-1)
+		for k, wk := range weights {
+			var s float64
+			for j, v := range x {
+				s += wk[j] * v
+			}
+			if s > bestScore {
+				best, bestScore = k, s
+			}
+		}
+		line = append(line, 'c')
+		line = strconv.AppendInt(line, int64(best), 10)
+		line = append(line, '\n')
+		if _, err := bw.Write(line); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
 }

@@ -1,0 +1,432 @@
+/*
+Copyright 2026 The mlpipe Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package ml
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/mlpipe/mlpipe/pkg/store"
+)
+
+// Files of a preprocessed dataset directory.
+const (
+	// TrainFile is the training split.
+	TrainFile = "train.arrow"
+	// TestFile is the test split.
+	TestFile = "test.arrow"
+	// SchemaFile is the schema and statistics (Schema).
+	SchemaFile = "schema.json"
+)
+
+// DatasetFiles are the dataset's files in the order the dataset digest hashes them.
+var DatasetFiles = []string{TrainFile, TestFile, SchemaFile}
+
+// Column names of a split file.
+const (
+	// FeaturesColumn holds each row's encoded features: FixedSizeList<float64>[len(Schema.Features)].
+	FeaturesColumn = "features"
+	// LabelColumn holds each row's class index into Schema.Classes: int32.
+	LabelColumn = "label"
+)
+
+// BlockRows is the number of rows of each record batch a Writer writes (the last one may be shorter): 8192
+// rows of 20 features are 1.25 MiB of values, large enough that the per-batch overhead vanishes and small enough
+// that a reader holds little.
+const BlockRows = 8192
+
+// splitSchema is the Arrow schema of a split with d features.
+func splitSchema(d int) *arrow.Schema {
+	return arrow.NewSchema([]arrow.Field{
+		{Name: FeaturesColumn, Type: arrow.FixedSizeListOfNonNullable(int32(d), arrow.PrimitiveTypes.Float64)},
+		{Name: LabelColumn, Type: arrow.PrimitiveTypes.Int32},
+	}, nil)
+}
+
+// Batch is a block of encoded rows: X is rows×features (row-major), Y the class index of each row.
+type Batch struct {
+	X *mat.Dense
+	Y []int
+}
+
+// Dataset is an encoded split read in blocks, any number of times, in any order.
+type Dataset interface {
+	Len() int     // rows
+	Dim() int     // features
+	Classes() int // classes
+	NumBlocks() int
+	// Block returns block i in file order; the Batch is valid until the next Block call.
+	Block(i int) (Batch, error)
+}
+
+// Writer writes an encoded split as an Arrow IPC file of record batches of BlockRows rows.
+type Writer struct {
+	fw     *ipc.FileWriter
+	schema *arrow.Schema
+	dim    int
+	x      []float64
+	y      []int32
+	n      int // rows in the current batch
+	rows   int
+}
+
+// NewWriter starts a split file with d features on w.
+func NewWriter(w io.Writer, d int) (*Writer, error) {
+	if d < 1 {
+		return nil, fmt.Errorf("a split needs at least one feature, got %d", d)
+	}
+	s := splitSchema(d)
+	fw, err := ipc.NewFileWriter(w, ipc.WithSchema(s), ipc.WithAllocator(memory.DefaultAllocator))
+	if err != nil {
+		return nil, err
+	}
+	return &Writer{fw: fw, schema: s, dim: d, x: make([]float64, BlockRows*d), y: make([]int32, BlockRows)}, nil
+}
+
+// Add appends a row of class index label and returns its feature slots (Dim values) for the caller to fill
+// before the next Add or Close.
+func (w *Writer) Add(label int) ([]float64, error) {
+	if w.n == BlockRows {
+		if err := w.flush(); err != nil {
+			return nil, err
+		}
+	}
+	w.y[w.n] = int32(label)
+	row := w.x[w.n*w.dim : (w.n+1)*w.dim]
+	w.n++
+	w.rows++
+	return row, nil
+}
+
+// Rows returns the number of rows added.
+func (w *Writer) Rows() int { return w.rows }
+
+// flush writes the current batch. Its arrays are built on the Writer's own buffers (no copy): the IPC writer
+// has serialised them when Write returns.
+func (w *Writer) flush() error {
+	if w.n == 0 {
+		return nil
+	}
+	n, d := w.n, w.dim
+	values := array.NewData(arrow.PrimitiveTypes.Float64, n*d,
+		[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Float64Traits.CastToBytes(w.x[:n*d]))}, nil, 0, 0)
+	defer values.Release()
+	listData := array.NewData(w.schema.Field(0).Type, n, []*memory.Buffer{nil}, []arrow.ArrayData{values}, 0, 0)
+	defer listData.Release()
+	features := array.NewFixedSizeListData(listData)
+	defer features.Release()
+	labelData := array.NewData(arrow.PrimitiveTypes.Int32, n,
+		[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(w.y[:n]))}, nil, 0, 0)
+	defer labelData.Release()
+	labels := array.NewInt32Data(labelData)
+	defer labels.Release()
+	rec := array.NewRecordBatch(w.schema, []arrow.Array{features, labels}, int64(n))
+	defer rec.Release()
+	w.n = 0
+	return w.fw.Write(rec)
+}
+
+// Close writes the last batch and the file's footer; it does not close the underlying writer.
+func (w *Writer) Close() error {
+	if err := w.flush(); err != nil {
+		return err
+	}
+	return w.fw.Close()
+}
+
+// File is a split file read through io.ReaderAt: a block is read when it is asked for, never the whole file.
+type File struct {
+	name    string
+	f       *os.File
+	release func()
+	r       *ipc.FileReader
+	dim     int
+	classes int
+	rows    int // from schema.json; every block but the last holds BlockRows rows
+	y       []int
+}
+
+var _ Dataset = (*File)(nil)
+
+// OpenFile opens the split at path, described by s; name is what errors call it.
+func OpenFile(path, name string, s *Schema) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("error opening %s: %w", name, err)
+	}
+	d, err := openFile(f, name, s)
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func openFile(f *os.File, name string, s *Schema) (*File, error) {
+	r, err := ipc.NewFileReader(f, ipc.WithAllocator(memory.DefaultAllocator))
+	if err != nil {
+		return nil, fmt.Errorf("%s is not an Arrow IPC file: %w", name, err)
+	}
+	want := splitSchema(len(s.Features))
+	if !r.Schema().Equal(want) {
+		_ = r.Close()
+		return nil, fmt.Errorf("%s: columns %s do not match the schema's %d features (want %s)", name, r.Schema(), len(s.Features), want)
+	}
+	rows, err := splitRows(s, name)
+	if err != nil {
+		_ = r.Close()
+		return nil, err
+	}
+	blocks := (rows + BlockRows - 1) / BlockRows
+	if r.NumRecords() != blocks {
+		_ = r.Close()
+		return nil, fmt.Errorf("%s has %d blocks, the schema's %d rows make %d blocks of %d rows", name, r.NumRecords(), rows, blocks, BlockRows)
+	}
+	return &File{name: name, f: f, r: r, dim: len(s.Features), classes: len(s.Classes), rows: rows}, nil
+}
+
+// splitRows returns the row count schema.json records for the split file name.
+func splitRows(s *Schema, name string) (int, error) {
+	switch path.Base(name) {
+	case TrainFile:
+		return s.Counts.Train, nil
+	case TestFile:
+		return s.Counts.Test, nil
+	}
+	return 0, fmt.Errorf("%s is neither %s nor %s", name, TrainFile, TestFile)
+}
+
+// Len implements Dataset.
+func (d *File) Len() int { return d.rows }
+
+// Dim implements Dataset.
+func (d *File) Dim() int { return d.dim }
+
+// Classes implements Dataset.
+func (d *File) Classes() int { return d.classes }
+
+// NumBlocks implements Dataset.
+func (d *File) NumBlocks() int { return d.r.NumRecords() }
+
+// Block implements Dataset: X is backed by the record batch's values buffer, not a copy.
+func (d *File) Block(i int) (Batch, error) {
+	rec, err := d.r.RecordBatch(i)
+	if err != nil {
+		return Batch{}, fmt.Errorf("error reading %s block %d: %w", d.name, i, err)
+	}
+	n := int(rec.NumRows())
+	if want := min(BlockRows, d.rows-i*BlockRows); n != want {
+		return Batch{}, fmt.Errorf("%s block %d has %d rows, want %d", d.name, i, n, want)
+	}
+	features, ok := rec.Column(0).(*array.FixedSizeList)
+	labels, ok2 := rec.Column(1).(*array.Int32)
+	if !ok || !ok2 || features.NullN() > 0 || labels.NullN() > 0 {
+		return Batch{}, fmt.Errorf("%s block %d: features or labels have nulls or the wrong type", d.name, i)
+	}
+	values, ok := features.ListValues().(*array.Float64)
+	if !ok {
+		return Batch{}, fmt.Errorf("%s block %d: features are not float64", d.name, i)
+	}
+	vals := values.Float64Values()
+	off := features.Offset() * d.dim
+	if len(vals) < off+n*d.dim {
+		return Batch{}, fmt.Errorf("%s block %d: %d feature values for %d rows of %d features", d.name, i, len(vals)-off, n, d.dim)
+	}
+	if cap(d.y) < n {
+		d.y = make([]int, n)
+	}
+	y := d.y[:n]
+	for r, c := range labels.Int32Values() {
+		if c < 0 || int(c) >= d.classes {
+			return Batch{}, fmt.Errorf("%s row %d has class index %d, the schema has %d classes", d.name, i*BlockRows+r+1, c, d.classes)
+		}
+		y[r] = int(c)
+	}
+	return Batch{X: mat.NewDense(n, d.dim, vals[off:off+n*d.dim]), Y: y}, nil
+}
+
+// Close closes the file (and removes a downloaded copy).
+func (d *File) Close() error {
+	err := d.r.Close()
+	if cerr := d.f.Close(); err == nil {
+		err = cerr
+	}
+	if d.release != nil {
+		d.release()
+	}
+	return err
+}
+
+// ReadSchema reads and validates schema.json of the dataset directory uri.
+func ReadSchema(ctx context.Context, uri string) (*Schema, error) {
+	ds, err := store.Open(ctx, uri)
+	if err != nil {
+		return nil, fmt.Errorf("invalid dataset URI: %w", err)
+	}
+	raw, err := ds.Get(ctx, SchemaFile)
+	if err != nil {
+		return nil, fmt.Errorf("error reading dataset schema: %w", err)
+	}
+	s := &Schema{}
+	if err := json.Unmarshal(raw, s); err != nil {
+		return nil, fmt.Errorf("%s is not valid JSON: %w", ds.URI(SchemaFile), err)
+	}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid %s: %w", ds.URI(SchemaFile), err)
+	}
+	return s, nil
+}
+
+// OpenSplit reads schema.json of the dataset directory uri and opens its split file (TrainFile or TestFile):
+// a local file is read in place; an s3:// one is first streamed into a temporary file, which Close removes.
+func OpenSplit(ctx context.Context, uri, split string) (*Schema, *File, error) {
+	s, err := ReadSchema(ctx, uri)
+	if err != nil {
+		return nil, nil, err
+	}
+	name := store.Join(uri, split)
+	path, release, err := store.LocalFile(ctx, name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("error reading dataset split: %w", err)
+	}
+	d, err := OpenFile(path, name, s)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	d.release = release
+	return s, d, nil
+}
+
+// ErrStop ends Each early without an error.
+var ErrStop = errors.New("stop")
+
+// Each calls fn with every block of d in file order.
+func Each(d Dataset, fn func(Batch) error) error {
+	for i := 0; i < d.NumBlocks(); i++ {
+		b, err := d.Block(i)
+		if err != nil {
+			return err
+		}
+		if err := fn(b); err != nil {
+			if errors.Is(err, ErrStop) {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// Memory is a Dataset held in memory, in blocks of BlockRows rows.
+type Memory struct {
+	X       *mat.Dense
+	Y       []int
+	classes int
+}
+
+var _ Dataset = (*Memory)(nil)
+
+// NewMemory returns the rows x with class indices y (of k classes) as a Dataset.
+func NewMemory(x *mat.Dense, y []int, k int) *Memory { return &Memory{X: x, Y: y, classes: k} }
+
+// Len implements Dataset.
+func (m *Memory) Len() int { return len(m.Y) }
+
+// Dim implements Dataset.
+func (m *Memory) Dim() int { _, d := m.X.Dims(); return d }
+
+// Classes implements Dataset.
+func (m *Memory) Classes() int { return m.classes }
+
+// NumBlocks implements Dataset.
+func (m *Memory) NumBlocks() int { return (len(m.Y) + BlockRows - 1) / BlockRows }
+
+// Block implements Dataset.
+func (m *Memory) Block(i int) (Batch, error) {
+	if i < 0 || i >= m.NumBlocks() {
+		return Batch{}, fmt.Errorf("block %d of %d", i, m.NumBlocks())
+	}
+	lo, hi := i*BlockRows, min((i+1)*BlockRows, len(m.Y))
+	return Batch{X: m.X.Slice(lo, hi, 0, m.Dim()).(*mat.Dense), Y: m.Y[lo:hi]}, nil
+}
+
+// ReadAll reads every block of d into one matrix and its labels.
+func ReadAll(d Dataset) (*mat.Dense, []int, error) {
+	x := mat.NewDense(max(d.Len(), 1), d.Dim(), nil)
+	y := make([]int, 0, d.Len())
+	err := Each(d, func(b Batch) error {
+		n, _ := b.X.Dims()
+		x.Slice(len(y), len(y)+n, 0, d.Dim()).(*mat.Dense).Copy(b.X)
+		y = append(y, b.Y...)
+		return nil
+	})
+	return x, y, err
+}
+
+// DigestFiles is the dataset digest: "sha256:<hex>" of the train file, the test file and schema.json,
+// concatenated in that order (DatasetFiles), read as streams.
+func DigestFiles(train, test string, schema []byte) (string, error) {
+	h := sha256.New()
+	for _, p := range []string{train, test} {
+		f, err := os.Open(p)
+		if err != nil {
+			return "", err
+		}
+		_, err = io.Copy(h, f)
+		_ = f.Close()
+		if err != nil {
+			return "", err
+		}
+	}
+	h.Write(schema)
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// DatasetDigest recomputes the dataset digest of the stored dataset directory uri, streaming its files.
+func DatasetDigest(ctx context.Context, uri string) (string, error) {
+	ds, err := store.Open(ctx, uri)
+	if err != nil {
+		return "", fmt.Errorf("invalid dataset URI: %w", err)
+	}
+	h := sha256.New()
+	for _, name := range DatasetFiles {
+		r, err := ds.Open(ctx, name)
+		if err != nil {
+			return "", fmt.Errorf("error reading dataset: %w", err)
+		}
+		_, err = io.Copy(h, r)
+		_ = r.Close()
+		if err != nil {
+			return "", fmt.Errorf("error reading dataset: %w", err)
+		}
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}

@@ -1,0 +1,68 @@
+/*
+Copyright 2026 The mlpipe Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package ml
+
+// pow10 are the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+	1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// parseDecimal parses the common shape of a CSV number, [+-]digits[.digits] with at most 15 significant
+// digits, exactly as strconv.ParseFloat does: the digits make an integer below 2⁵³ and the scale a power of ten
+// up to 10²², both exact in a float64, so their quotient is the correctly rounded value. ok is false for any
+// other text, which ParseNumber then decides.
+func parseDecimal(s string) (f float64, ok bool) {
+	i, neg := 0, false
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		neg = s[i] == '-'
+		i++
+	}
+	var mant uint64
+	digits, scale, dot := 0, 0, false
+	start := i
+	for ; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if mant == 0 && c == '0' {
+				if dot {
+					scale++
+				}
+				continue // leading zeros count for nothing
+			}
+			digits++
+			if digits > 15 {
+				return 0, false
+			}
+			mant = mant*10 + uint64(c-'0')
+			if dot {
+				scale++
+			}
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return 0, false
+		}
+	}
+	if i == start || i == start+1 && dot || scale > 22 {
+		return 0, false
+	}
+	f = float64(mant) / pow10[scale]
+	if neg {
+		f = -f
+	}
+	return f, true
+}

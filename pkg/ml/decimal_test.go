@@ -1,0 +1,45 @@
+/*
+Copyright 2026 The mlpipe Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package ml
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"testing"
+)
+
+// TestParseDecimal: every text the fast path takes parses to strconv.ParseFloat's value, bit for bit; the rest
+// it leaves to ParseNumber.
+func TestParseDecimal(t *testing.T) {
+	texts := []string{"0", "-0", "1", "+7", "0.1", "-0.30000", "123456789012345", "0.000000000000000000001", ".5", "5.", "00012.50"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 100000; i++ {
+		texts = append(texts, strconv.FormatFloat(rng.NormFloat64()*1000, 'f', rng.IntN(9), 64))
+	}
+	for _, s := range texts {
+		got, ok := parseDecimal(s)
+		want, err := strconv.ParseFloat(s, 64)
+		if !ok || err != nil || got != want {
+			t.Fatalf("parseDecimal(%q) = %v, %v; ParseFloat %v, %v", s, got, ok, want, err)
+		}
+	}
+	for _, s := range []string{"", "-", ".", "1e5", "0x10", "1.2.3", "1234567890123456", "inf", "NaN", "1,5", " 1"} {
+		if _, ok := parseDecimal(s); ok {
+			t.Errorf("parseDecimal(%q) took it", s)
+		}
+	}
+}

@@ -1,0 +1,621 @@
+/*
+Copyright 2026 The mlpipe Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package ml
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// medianSample bounds the values kept per numeric column for its median (--missing=impute): the median is exact
+// for a column with at most MaxCategories distinct values or at most medianSample training values, else the
+// median of a uniform sample of medianSample of them (reservoir sampling, deterministic from the seed).
+const medianSample = 1 << 17
+
+// spillReader decodes the spill file from a buffer that always holds a whole row once one is asked for.
+type spillReader struct {
+	f      *os.File
+	buf    []byte
+	lo, hi int // the undecoded bytes buf[lo:hi]
+	eof    bool
+	err    error
+}
+
+// maxRowBytes bounds a spilled row of n feature columns: a label code and n tags with their payloads.
+func maxRowBytes(n int) int { return binary.MaxVarintLen64*(n+1) + 8*n }
+
+func newSpillReader(f *os.File) (*spillReader, error) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return &spillReader{f: f, buf: make([]byte, 1<<20)}, nil
+}
+
+// row makes sure a whole row of n feature columns is buffered (or the file's rest).
+func (r *spillReader) row(n int) {
+	if r.hi-r.lo >= maxRowBytes(n) || r.eof {
+		return
+	}
+	copy(r.buf, r.buf[r.lo:r.hi])
+	r.hi -= r.lo
+	r.lo = 0
+	for r.hi < len(r.buf) && !r.eof {
+		k, err := r.f.Read(r.buf[r.hi:])
+		r.hi += k
+		if err == io.EOF {
+			r.eof = true
+		} else if err != nil {
+			r.fail(err)
+			return
+		}
+	}
+}
+
+func (r *spillReader) fail(err error) {
+	if r.err == nil {
+		r.err = fmt.Errorf("error reading the spill file: %w", err)
+	}
+	r.lo, r.hi = 0, 0
+}
+
+func (r *spillReader) uvarint() uint64 {
+	v, k := binary.Uvarint(r.buf[r.lo:r.hi])
+	if k <= 0 {
+		r.fail(io.ErrUnexpectedEOF)
+		return 0
+	}
+	r.lo += k
+	return v
+}
+
+// value reads one field: its tag and, for tagNumber and tagText, its 8-byte payload.
+func (r *spillReader) value() (tag uint64, payload uint64) {
+	tag = r.uvarint()
+	if tag == tagNumber || tag == tagText {
+		if r.hi-r.lo < 8 {
+			r.fail(io.ErrUnexpectedEOF)
+			return 0, 0
+		}
+		payload = binary.LittleEndian.Uint64(r.buf[r.lo:])
+		r.lo += 8
+	}
+	return tag, payload
+}
+
+// splitter decides per row, in spill order, whether it goes to the test split: selection sampling (Knuth's
+// algorithm S) within each class, so that exactly need[c] of the left[c] rows of class c are chosen, each
+// subset equally likely, deterministically from the seed.
+type splitter struct {
+	rng        *rand.Rand
+	left, need []int
+}
+
+func newSplitter(seed int64, perClass, test []int) *splitter {
+	return &splitter{rng: rand.New(rand.NewPCG(uint64(seed), 0x6d6c70697065)), left: append([]int(nil), perClass...), need: append([]int(nil), test...)}
+}
+
+func (s *splitter) test(c int) bool {
+	t := s.rng.IntN(s.left[c]) < s.need[c]
+	s.left[c]--
+	if t {
+		s.need[c]--
+	}
+	return t
+}
+
+// testCount is the stratified split's rule: a class with at least two rows puts round(n·fraction) of them (at
+// least one, and one fewer than all) into the test split.
+func testCount(n int, fraction float64) int {
+	if n < 2 {
+		return 0
+	}
+	return max(1, min(int(math.Round(float64(n)*fraction)), n-1))
+}
+
+// stats are a feature column's training-split statistics.
+type stats struct {
+	n, missing   int // present and missing training values
+	mean, m2     float64
+	codeCounts   []int // training rows per vocabulary entry
+	sample       []float64
+	seen         int // values offered to the sample
+	imputed      int // missing values in both splits
+	sampleRandom *rand.Rand
+}
+
+func (st *stats) addNumber(f float64) {
+	st.n++
+	d := f - st.mean
+	st.mean += d / float64(st.n)
+	st.m2 += d * (f - st.mean)
+}
+
+func (st *stats) offer(f float64) {
+	st.seen++
+	if len(st.sample) < medianSample {
+		st.sample = append(st.sample, f)
+	} else if j := st.sampleRandom.IntN(st.seen); j < medianSample {
+		st.sample[j] = f
+	}
+}
+
+// finish runs the passes over the spill file: the classes and column types are settled, then the split and
+// the training statistics, then the encoded splits are written.
+func finish(ctx context.Context, cfg PrepareConfig, s *Schema, st *state, sp *os.File, p *Prepared, log io.Writer) error {
+	what := "with missing values"
+	if cfg.Impute {
+		what = "with a missing label"
+	}
+	fmt.Fprintf(log, "read %d rows from %s; dropped %d %s and %d duplicates; %d left\n",
+		s.Counts.Input, cfg.Data, s.Counts.DroppedMissing, what, s.Counts.DroppedDuplicates, st.kept)
+	if st.kept == 0 {
+		return fmt.Errorf("no rows left in %s: all %d rows have missing values or are duplicates", cfg.Data, s.Counts.Input)
+	}
+	classIdx, err := settleClasses(s, st, cfg)
+	if err != nil {
+		return err
+	}
+	used, err := settleColumns(s, st, sp, cfg, log)
+	if err != nil {
+		return err
+	}
+	k := len(s.Classes)
+	perClass, test := make([]int, k), make([]int, k)
+	for code, n := range st.classes.counts {
+		perClass[classIdx[code]] = n
+	}
+	s.Counts.PerClass = map[string]int{}
+	s.Counts.TrainPerClass = map[string]int{}
+	s.Counts.TestPerClass = map[string]int{}
+	for c, n := range perClass {
+		test[c] = testCount(n, cfg.TestFraction)
+		s.Counts.PerClass[s.Classes[c]] = n
+		s.Counts.Test += test[c]
+		if n > test[c] { // a split records the classes it has
+			s.Counts.TrainPerClass[s.Classes[c]] = n - test[c]
+		}
+		if test[c] > 0 {
+			s.Counts.TestPerClass[s.Classes[c]] = test[c]
+		}
+	}
+	if s.Counts.Test == 0 {
+		return fmt.Errorf("the test split is empty: %d rows with --test-fraction=%v", st.kept, cfg.TestFraction)
+	}
+	s.Counts.Rows = st.kept
+	s.Counts.Train = st.kept - s.Counts.Test
+	if err := fitStatistics(ctx, s, st, sp, used, classIdx, perClass, test, cfg, log); err != nil {
+		return err
+	}
+	return writeSplits(ctx, s, st, sp, used, classIdx, perClass, test, cfg, p)
+}
+
+// settleClasses sorts the classes into s, checks their number, and maps class codes to class indices.
+func settleClasses(s *Schema, st *state, cfg PrepareConfig) ([]int, error) {
+	cl := st.classes
+	names := append([]string(nil), cl.names...)
+	SortClasses(names)
+	if cfg.MaxClasses > 0 && cl.distinct() > cfg.MaxClasses {
+		hint := "raise --max-classes if that many classes are meant"
+		if cl.numbers && cl.fraction {
+			low := append(append([]string(nil), names...), cl.smallest...)
+			SortClasses(low)
+			hint = fmt.Sprintf("its values look continuous (%s, %s, …): mlpipe trains a classifier, so bin the target into classes first", low[0], low[1])
+		}
+		return nil, fmt.Errorf("label column %q has %d distinct values in %d rows (more than --max-classes=%d): %s",
+			cfg.Label, cl.distinct(), st.kept, cfg.MaxClasses, hint)
+	}
+	if len(names) < 2 {
+		return nil, fmt.Errorf("label column %q has only one class (%q) after cleaning: a classifier needs at least two", cfg.Label, names[0])
+	}
+	s.Classes = names
+	at := make(map[string]int, len(names))
+	for i, name := range names {
+		at[name] = i
+	}
+	idx := make([]int, len(cl.names))
+	for code, name := range cl.names {
+		idx[code] = at[name]
+	}
+	return idx, nil
+}
+
+// settleColumns decides each feature column's type and vocabulary (an identifier column is dropped), records
+// them in s and returns the indices (into st.cols) of the columns kept, in order.
+func settleColumns(s *Schema, st *state, sp *os.File, cfg PrepareConfig, log io.Writer) ([]int, error) {
+	var overflowing []int
+	for i, c := range st.cols {
+		if !c.numeric && c.full {
+			overflowing = append(overflowing, i)
+		}
+	}
+	distinct, err := countDistinct(st, sp, overflowing)
+	if err != nil {
+		return nil, err
+	}
+	var used []int
+	for i, c := range st.cols {
+		if c.present == 0 {
+			return nil, fmt.Errorf("column %q has no value in any row: exclude it (--exclude, spec.data.exclude)", c.name)
+		}
+		col := Column{Name: c.name, Type: TypeNumeric}
+		if !c.numeric {
+			col.Type = TypeCategorical
+		}
+		if n, ok := distinct[i]; ok {
+			if n == st.kept {
+				// A different text in every row (an ID, a free-text note): one-hot
+				// codes would each match one training row and none at inference.
+				fmt.Fprintf(log, "dropped column %q: its %d rows all hold different text (an identifier or free text), which cannot generalise\n", c.name, st.kept)
+				s.DroppedColumns = append(s.DroppedColumns, DroppedColumn{Name: c.name, Reason: "identifier"})
+				continue
+			}
+			return nil, fmt.Errorf("column %q is not numeric and has %d distinct values (more than --max-categories=%d): "+
+				"it cannot be one-hot encoded; exclude it (--exclude, spec.data.exclude), bin it, or raise --max-categories", c.name, n, cfg.MaxCategories)
+		}
+		if col.Type == TypeCategorical {
+			col.Categories = append([]string(nil), c.texts...)
+			sort.Strings(col.Categories)
+		}
+		used = append(used, i)
+		s.Columns = append(s.Columns, col)
+	}
+	if len(s.Columns) == 0 {
+		return nil, fmt.Errorf("%s has no feature columns left besides the label %q", cfg.Data, cfg.Label)
+	}
+	s.Features = FeatureNames(s.Columns)
+	return used, nil
+}
+
+// countDistinct counts the distinct present values of the given columns (categorical ones with more values than
+// --max-categories, the error and identifier case) in a pass over the spill file, with a hash set each.
+// Values are told apart by their text, except that a number seen after the vocabulary filled is told apart by
+// its value.
+func countDistinct(st *state, sp *os.File, cols []int) (map[int]int, error) {
+	if len(cols) == 0 {
+		return nil, nil
+	}
+	sets := map[int]*rowSet{}
+	for _, i := range cols {
+		sets[i] = newRowSet()
+	}
+	r, err := newSpillReader(sp)
+	if err != nil {
+		return nil, err
+	}
+	for row := 0; row < st.kept; row++ {
+		r.row(len(st.cols))
+		r.uvarint()
+		for i, c := range st.cols {
+			tag, payload := r.value()
+			set := sets[i]
+			if set == nil || tag == tagMissing {
+				continue
+			}
+			switch {
+			case tag == tagNumber:
+				set.add(mix(payload))
+			case tag == tagText:
+				set.add(payload)
+			default:
+				set.add(xxhash.Sum64String(c.texts[tag-tagCode]))
+			}
+		}
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	n := map[int]int{}
+	for i, set := range sets {
+		n[i] = set.n
+		set.free()
+	}
+	return n, nil
+}
+
+// fitStatistics computes, from the training split only, each numeric column's mean and standard deviation and,
+// with imputation, each column's Fill (missing values counted as their Fill in the statistics).
+func fitStatistics(ctx context.Context, s *Schema, st *state, sp *os.File, used []int, classIdx, perClass, test []int, cfg PrepareConfig, log io.Writer) error {
+	cs := make([]*stats, len(st.cols))
+	for _, i := range used {
+		cs[i] = &stats{codeCounts: make([]int, len(st.cols[i].texts)), sampleRandom: rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(i)))}
+	}
+	r, err := newSpillReader(sp)
+	if err != nil {
+		return err
+	}
+	split := newSplitter(cfg.Seed, perClass, test)
+	for row := 0; row < st.kept; row++ {
+		if row%ProgressRows == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r.row(len(st.cols))
+		train := !split.test(classIdx[r.uvarint()])
+		anyMissing := false
+		for i, c := range st.cols {
+			tag, payload := r.value()
+			x := cs[i]
+			if x == nil {
+				continue
+			}
+			if tag == tagMissing {
+				anyMissing = true
+				x.imputed++
+				if train {
+					x.missing++
+				}
+				continue
+			}
+			if !train {
+				continue
+			}
+			var f float64
+			if tag >= tagCode {
+				x.codeCounts[tag-tagCode]++
+				f = c.numbers[tag-tagCode]
+			} else {
+				f = math.Float64frombits(payload)
+			}
+			if c.numeric {
+				x.addNumber(f)
+				if c.full && cfg.Impute {
+					x.offer(f)
+				}
+			}
+		}
+		if anyMissing {
+			s.Counts.Imputed++
+		}
+	}
+	if r.err != nil {
+		return r.err
+	}
+	var fills []string
+	for k, i := range used {
+		c, col, x := st.cols[i], &s.Columns[k], cs[i]
+		if cfg.Impute {
+			if x.n == 0 && (col.Type == TypeNumeric || sum(x.codeCounts) == 0) {
+				return fmt.Errorf("column %q has no value in the training split to impute from: exclude it (--exclude, spec.data.exclude)", col.Name)
+			}
+			if col.Type == TypeNumeric {
+				col.Fill = strconv.FormatFloat(medianOf(c, x), 'g', -1, 64)
+			} else {
+				col.Fill = mostFrequent(c.texts, x.codeCounts)
+			}
+			col.Imputed = x.imputed
+			if col.Imputed > 0 {
+				how := "median"
+				if col.Type == TypeCategorical {
+					how = "most frequent"
+				}
+				fills = append(fills, fmt.Sprintf("%q %d× with %s %q", col.Name, col.Imputed, how, col.Fill))
+			}
+		}
+		if col.Type != TypeNumeric {
+			continue
+		}
+		n, mean, m2 := float64(x.n), x.mean, x.m2
+		if x.missing > 0 { // the missing values count as Fill: a group of x.missing equal values joins
+			f, _ := ParseNumber(col.Fill)
+			m := float64(x.missing)
+			m2 += n * m / (n + m) * (mean - f) * (mean - f)
+			mean = (n*mean + m*f) / (n + m)
+			n += m
+		}
+		col.Mean = mean
+		col.Std = math.Sqrt(m2 / n)
+		if col.Std == 0 {
+			col.Std = 1
+		}
+	}
+	if !cfg.Impute {
+		s.Counts.Imputed = 0
+	}
+	if len(fills) > 0 {
+		fmt.Fprintf(log, "imputed missing values in %d rows (fitted on the training split): %s\n", s.Counts.Imputed, strings.Join(fills, ", "))
+	}
+	return nil
+}
+
+func sum(v []int) int {
+	t := 0
+	for _, x := range v {
+		t += x
+	}
+	return t
+}
+
+// medianOf is the training split's median of a numeric column (the mean of the middle two of an even count):
+// from the vocabulary's counts, else from the sample.
+func medianOf(c *column, x *stats) float64 {
+	if c.full {
+		vals := append([]float64(nil), x.sample...)
+		sort.Float64s(vals)
+		n := len(vals)
+		if n%2 == 1 {
+			return vals[n/2]
+		}
+		return (vals[n/2-1] + vals[n/2]) / 2
+	}
+	order := make([]int, len(c.numbers))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return c.numbers[order[a]] < c.numbers[order[b]] })
+	n := sum(x.codeCounts)
+	// at returns the value of rank r (0-based) in sorted order.
+	at := func(r int) float64 {
+		for _, code := range order {
+			if r < x.codeCounts[code] {
+				return c.numbers[code]
+			}
+			r -= x.codeCounts[code]
+		}
+		return math.NaN()
+	}
+	if n%2 == 1 {
+		return at(n / 2)
+	}
+	return (at(n/2-1) + at(n/2)) / 2
+}
+
+// writeSplits encodes every kept row into the train or test split file.
+func writeSplits(ctx context.Context, s *Schema, st *state, sp *os.File, used []int, classIdx, perClass, test []int, cfg PrepareConfig, p *Prepared) error {
+	files := map[string]*os.File{}
+	writers := map[string]*Writer{}
+	bufs := map[string]*bufio.Writer{}
+	for _, name := range []string{TrainFile, TestFile} {
+		f, err := os.Create(p.Path(name))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		files[name] = f
+		bufs[name] = bufio.NewWriterSize(f, 1<<20)
+		if writers[name], err = NewWriter(bufs[name], len(s.Features)); err != nil {
+			return err
+		}
+	}
+	enc := newEncoder(s, st, used)
+	r, err := newSpillReader(sp)
+	if err != nil {
+		return err
+	}
+	split := newSplitter(cfg.Seed, perClass, test)
+	tags, payloads := make([]uint64, len(st.cols)), make([]uint64, len(st.cols))
+	for row := 0; row < st.kept; row++ {
+		if row%ProgressRows == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r.row(len(st.cols))
+		class := classIdx[r.uvarint()]
+		name := TrainFile
+		if split.test(class) {
+			name = TestFile
+		}
+		for i := range st.cols {
+			tags[i], payloads[i] = r.value()
+		}
+		if r.err != nil {
+			return r.err
+		}
+		dst, err := writers[name].Add(class)
+		if err != nil {
+			return err
+		}
+		enc.encode(tags, payloads, dst)
+	}
+	for _, name := range []string{TrainFile, TestFile} {
+		if err := writers[name].Close(); err != nil {
+			return fmt.Errorf("error writing %s: %w", name, err)
+		}
+		if err := bufs[name].Flush(); err != nil {
+			return fmt.Errorf("error writing %s: %w", name, err)
+		}
+		if err := files[name].Close(); err != nil {
+			return fmt.Errorf("error writing %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// encoder turns spilled values into encoded features, with the schema's columns.
+type encoder struct {
+	cols []encCol
+}
+
+type encCol struct {
+	src    int // index into the spill's columns
+	col    *Column
+	column *column
+	offset int   // first feature
+	onehot []int // vocabulary code → category index (categorical columns)
+	fill   float64
+	fillAt int
+}
+
+func newEncoder(s *Schema, st *state, used []int) *encoder {
+	e := &encoder{}
+	off := 0
+	for k, i := range used {
+		col := &s.Columns[k]
+		ec := encCol{src: i, col: col, column: st.cols[i], offset: off}
+		if col.Type == TypeCategorical {
+			ec.onehot = make([]int, len(st.cols[i].texts))
+			for code, t := range st.cols[i].texts {
+				ec.onehot[code] = sort.SearchStrings(col.Categories, t)
+			}
+			ec.fillAt = sort.SearchStrings(col.Categories, col.Fill)
+			off += len(col.Categories)
+		} else {
+			ec.fill, _ = ParseNumber(col.Fill)
+			off++
+		}
+		e.cols = append(e.cols, ec)
+	}
+	return e
+}
+
+// encode writes the features of one row's spilled values into dst. A missing value was refused or filled
+// before: with --missing=drop no kept row has one, with impute every column has a Fill.
+func (e *encoder) encode(tags, payloads []uint64, dst []float64) {
+	for _, c := range e.cols {
+		tag, payload := tags[c.src], payloads[c.src]
+		if c.onehot != nil {
+			at := c.fillAt
+			if tag >= tagCode {
+				at = c.onehot[tag-tagCode]
+			}
+			cats := dst[c.offset : c.offset+len(c.col.Categories)]
+			clear(cats)
+			cats[at] = 1
+			continue
+		}
+		f := c.fill
+		switch {
+		case tag >= tagCode:
+			f = c.column.numbers[tag-tagCode]
+		case tag == tagNumber:
+			f = math.Float64frombits(payload)
+		}
+		dst[c.offset] = c.col.Standardise(f)
+	}
+}
+
+// mostFrequent returns the most frequent value, the lexically first among equally frequent ones.
+func mostFrequent(texts []string, counts []int) string {
+	best := -1
+	for code, n := range counts {
+		if n == 0 {
+			continue
+		}
+		if best < 0 || n > counts[best] || n == counts[best] && texts[code] < texts[best] {
+			best = code
+		}
+	}
+	return texts[best]
+}
