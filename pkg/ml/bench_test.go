@@ -104,7 +104,7 @@ func BenchmarkFitEpoch(b *testing.B) {
 				}
 				b.Run(name, func(b *testing.B) {
 					o := DefaultFitOptions()
-					o.Optimizer, o.Epochs, o.BatchSize, o.LearningRate = opt, 5, bs, 0.1
+					o.Optimizer, o.Epochs, o.BatchSize, o.LearningRate, o.ValidationFraction = opt, 5, bs, 0.1, 0
 					var epochs int
 					b.ResetTimer()
 					for i := 0; i < b.N; i++ {

@@ -52,7 +52,9 @@ const (
 	DefaultBatchSize    = 256
 	DefaultL2           = 1e-4
 	DefaultSeed         = 42
-	DefaultPatience     = 5
+	// DefaultValidationFraction and DefaultPatience are scikit-learn's validation_fraction and n_iter_no_change.
+	DefaultValidationFraction = 0.1
+	DefaultPatience           = 5
 )
 
 // minImprovement is how much the validation loss must fall below its best so far to count as an improvement.
@@ -65,8 +67,8 @@ type FitOptions struct {
 	// Epochs (--epochs) is the number of passes over the training rows (SGD), or the maximum number of L-BFGS
 	// iterations.
 	Epochs int
-	// LearningRate (--learning-rate) is the SGD step size of the first epoch; later epochs anneal it along a half
-	// cosine towards 0 after epoch Epochs (learningRate). L-BFGS ignores it.
+	// LearningRate (--learning-rate) is the SGD step size of the first half of the epochs; the second half anneals
+	// it along a half cosine towards 0 after epoch Epochs (learningRate). L-BFGS ignores it.
 	LearningRate float64
 	// BatchSize (--batch-size) is the number of rows per SGD step. L-BFGS ignores it.
 	BatchSize int
@@ -86,7 +88,8 @@ type FitOptions struct {
 func DefaultFitOptions() FitOptions {
 	return FitOptions{
 		Optimizer: DefaultOptimizer, Epochs: DefaultEpochs, LearningRate: DefaultLearningRate,
-		BatchSize: DefaultBatchSize, L2: DefaultL2, Seed: DefaultSeed, Patience: DefaultPatience,
+		BatchSize: DefaultBatchSize, L2: DefaultL2, Seed: DefaultSeed,
+		ValidationFraction: DefaultValidationFraction, Patience: DefaultPatience,
 	}
 }
 
@@ -168,6 +171,8 @@ type Fitted struct {
 	BestEpoch int
 	// StoppedEarly is set when the validation loss stopped improving before Epochs ran out.
 	StoppedEarly bool
+	// Converged is set when L-BFGS met its convergence test before Epochs ran out.
+	Converged bool
 	// TrainRows and ValidationRows count the rows trained on and held out.
 	TrainRows, ValidationRows int
 }
@@ -199,13 +204,10 @@ func (p Progress) RowsPerSecond() float64 {
 	return float64(p.Rows) / p.Elapsed.Seconds()
 }
 
-// String is the progress line the train step logs: "epoch 3/20 loss 0.412345 val-loss 0.420000 rows/s 1234567".
+// String is the progress line the train step logs: "epoch 3/20 loss 0.412345 val-loss 0.420000 rows/s 1234567"
+// (for L-BFGS too, where an epoch is an iteration); `mlpipe run` reads its "epoch N/M loss X" head.
 func (p Progress) String() string {
-	unit := "epoch"
-	if p.Optimizer == OptimizerLBFGS {
-		unit = "iteration"
-	}
-	s := fmt.Sprintf("%s %d/%d loss %.6f", unit, p.Epoch, p.Epochs, p.Loss)
+	s := fmt.Sprintf("epoch %d/%d loss %.6f", p.Epoch, p.Epochs, p.Loss)
 	if p.HasValidation {
 		s += fmt.Sprintf(" val-loss %.6f", p.ValidationLoss)
 	}

@@ -210,7 +210,8 @@ func fitLBFGS(ctx context.Context, ds Dataset, o FitOptions, trainRows, valRows 
 	if err != nil && !errors.Is(err, errStopEarly) {
 		return nil, fmt.Errorf("l-bfgs: %w", err)
 	}
-	f := &Fitted{Optimizer: OptimizerLBFGS, Epochs: rec.iteration, BestEpoch: rec.iteration, StoppedEarly: rec.stopped}
+	f := &Fitted{Optimizer: OptimizerLBFGS, Epochs: rec.iteration, BestEpoch: rec.iteration, StoppedEarly: rec.stopped,
+		Converged: err == nil && res.Status != optimize.IterationLimit}
 	theta := res.X
 	if rec.stop.bestEpoch > 0 {
 		theta = packTheta(rec.stop.w, rec.stop.b)

@@ -58,12 +58,12 @@ func TestFitKnownOptimum(t *testing.T) {
 		{name: "lbfgs, no L2", opt: OptimizerLBFGS, l2: 0, epochs: 100, batch: 3, wantP: 0.75, wantA: 0.5493061443340549, wantLoss: 0.5623351446188083, tol: 1e-5},
 		{name: "lbfgs, l2 0.1", opt: OptimizerLBFGS, l2: 0.1, epochs: 100, batch: 3, wantP: 0.7061597405569414, wantA: 0.4384025944305855, wantLoss: 0.5863347863656891, tol: 1e-5},
 		{name: "sgd full batch, l2 0.1", opt: OptimizerSGD, l2: 0.1, epochs: 500, batch: 8, lr: 1, wantP: 0.7061597405569414, wantA: 0.4384025944305855, wantLoss: 0.5863347863656891, tol: 1e-5},
-		{name: "sgd batches of 3 across blocks of 3, l2 0.1", opt: OptimizerSGD, l2: 0.1, epochs: 2000, batch: 3, lr: 0.5, wantP: 0.7061597405569414, wantA: 0.4384025944305855, wantLoss: 0.5863347863656891, tol: 2e-3},
+		{name: "sgd batches of 3 across blocks of 3, l2 0.1", opt: OptimizerSGD, l2: 0.1, epochs: 2000, batch: 3, lr: 0.2, wantP: 0.7061597405569414, wantA: 0.4384025944305855, wantLoss: 0.5863347863656891, tol: 2e-3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := DefaultFitOptions()
-			o.Optimizer, o.L2, o.Epochs, o.BatchSize = tt.opt, tt.l2, tt.epochs, tt.batch
+			o.Optimizer, o.L2, o.Epochs, o.BatchSize, o.ValidationFraction = tt.opt, tt.l2, tt.epochs, tt.batch, 0
 			if tt.lr > 0 {
 				o.LearningRate = tt.lr
 			}
@@ -71,8 +71,11 @@ func TestFitKnownOptimum(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if f.Optimizer != tt.opt {
-				t.Errorf("optimizer: got %s, want %s", f.Optimizer, tt.opt)
+			if f.Optimizer != tt.opt || f.TrainRows != 8 || f.ValidationRows != 0 {
+				t.Errorf("got %s on %d rows (%d held out), want %s on all 8", f.Optimizer, f.TrainRows, f.ValidationRows, tt.opt)
+			}
+			if tt.opt == OptimizerLBFGS && !f.Converged {
+				t.Errorf("L-BFGS did not converge in %d iterations", f.Epochs)
 			}
 			z0, z1 := f.W.At(0, 0)+f.Bias[0], f.W.At(1, 0)+f.Bias[1]
 			p := 1 / (1 + math.Exp(z1-z0))
@@ -406,7 +409,7 @@ func TestFitErrors(t *testing.T) {
 		t.Errorf("invalid options: got %v", err)
 	}
 	o = DefaultFitOptions()
-	o.Optimizer, o.LearningRate, o.L2 = OptimizerSGD, 1e308, 0
+	o.Optimizer, o.LearningRate = OptimizerSGD, 1e308
 	if _, err := Fit(context.Background(), ds, o, nil); err == nil || !strings.Contains(err.Error(), "training diverged at epoch 1") {
 		t.Errorf("diverging: got %v", err)
 	}
