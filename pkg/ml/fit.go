@@ -40,8 +40,9 @@ const (
 	OptimizerLBFGS Optimizer = "lbfgs"
 )
 
-// LBFGSMaxValues is the memory budget of OptimizerAuto, in float64 values: L-BFGS holds the rows as features plus
-// one probability per class, so auto picks it when rows×(features+classes) ≤ LBFGSMaxValues (128 MiB), else SGD.
+// LBFGSMaxValues is the memory budget of OptimizerAuto, in float64 values: L-BFGS holds each training row's
+// features and one probability per class, so auto picks it when rows×(features+classes) ≤ LBFGSMaxValues
+// (128 MiB), else SGD. (The validation rows, a tenth by default, add their share.)
 const LBFGSMaxValues = 16 << 20
 
 // Defaults of FitOptions (and of the train step's flags).

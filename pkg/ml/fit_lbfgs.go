@@ -42,8 +42,7 @@ type objective struct {
 	y       []int
 	l2      float64
 	d, k    int
-	z       *mat.Dense // probabilities, classes×rows
-	r       *mat.Dense // P − Y, classes×rows
+	z       *mat.Dense // probabilities (then, in Grad, P − Y), classes×rows
 	hi, sum []float64  // softmaxCols scratch
 	at      []float64  // the point z was computed at
 	ce      float64    // mean cross-entropy at that point
@@ -51,7 +50,7 @@ type objective struct {
 
 func newObjective(x *mat.Dense, y []int, k int, l2 float64) *objective {
 	n, d := x.Dims()
-	return &objective{x: x, y: y, l2: l2, d: d, k: k, z: mat.NewDense(k, n, nil), r: mat.NewDense(k, n, nil),
+	return &objective{x: x, y: y, l2: l2, d: d, k: k, z: mat.NewDense(k, n, nil),
 		hi: make([]float64, n), sum: make([]float64, n)}
 }
 
@@ -62,7 +61,7 @@ func (f *objective) unpack(theta []float64) (*mat.Dense, []float64) {
 
 // eval computes the probabilities and the mean cross-entropy at theta, unless they are those of theta already.
 func (f *objective) eval(theta []float64) {
-	if f.at != nil && slices.Equal(f.at, theta) {
+	if len(f.at) > 0 && slices.Equal(f.at, theta) {
 		return
 	}
 	w, b := f.unpack(theta)
@@ -83,20 +82,21 @@ func (f *objective) Func(theta []float64) float64 {
 	return f.ce + l2Term(f.l2, w)
 }
 
-// Grad is the objective's gradient: (P − Y)·X/n + l2·W for W and Σⱼ(P − Y)/n for b.
+// Grad is the objective's gradient: (P − Y)·X/n + l2·W for W and Σⱼ(P − Y)/n for b. It turns the probabilities
+// into P − Y in place, so the next evaluation computes them again.
 func (f *objective) Grad(grad, theta []float64) {
 	f.eval(theta)
+	f.at = f.at[:0]
 	n := float64(len(f.y))
 	w, _ := f.unpack(theta)
 	gw, gb := f.unpack(grad)
-	f.r.Copy(f.z)
 	for j, c := range f.y {
-		f.r.Set(c, j, f.r.At(c, j)-1)
+		f.z.Set(c, j, f.z.At(c, j)-1)
 	}
 	for c := range gb {
-		gb[c] = floats.Sum(f.r.RawRowView(c)) / n
+		gb[c] = floats.Sum(f.z.RawRowView(c)) / n
 	}
-	gw.Mul(f.r, f.x)
+	gw.Mul(f.z, f.x)
 	gw.Scale(1/n, gw)
 	if f.l2 > 0 {
 		gw.Apply(func(i, j int, v float64) float64 { return v + f.l2*w.At(i, j) }, gw)
