@@ -94,7 +94,8 @@ func newTrainCommand() *cobra.Command {
 	return cmd
 }
 
-// Train runs the train step, printing "epoch N/M loss X" lines to log.
+// Train runs the train step, printing a progress line per epoch ("epoch N/M loss X ...": ml.Progress) and a
+// summary line to log.
 func Train(ctx context.Context, o *TrainOptions, log io.Writer) (*Trained, error) {
 	if err := o.Hyper.Validate(); err != nil {
 		return nil, err
