@@ -210,6 +210,12 @@ func fitLBFGS(ctx context.Context, ds Dataset, o FitOptions, trainRows, valRows 
 	if err != nil && !errors.Is(err, errStopEarly) {
 		return nil, fmt.Errorf("l-bfgs: %w", err)
 	}
+	if err == nil && rec.iteration < res.Stats.MajorIterations {
+		// gonum does not pass the iteration that ends the run (by convergence or the iteration limit) to the
+		// recorder: report it, and let early stopping weigh it, here. The run is over, so it does not stop early.
+		_ = rec.Record(&res.Location, optimize.MajorIteration, &res.Stats)
+		rec.stopped = false
+	}
 	f := &Fitted{Optimizer: OptimizerLBFGS, Epochs: rec.iteration, BestEpoch: rec.iteration, StoppedEarly: rec.stopped,
 		Converged: err == nil && res.Status != optimize.IterationLimit}
 	theta := res.X

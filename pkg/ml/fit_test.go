@@ -455,3 +455,23 @@ func TestMemoryDataset(t *testing.T) {
 		}
 	}
 }
+
+// TestFitLBFGSIterationLimit: L-BFGS that runs out of --epochs returns its last point, not an error.
+func TestFitLBFGSIterationLimit(t *testing.T) {
+	x, y := synthetic(500, 4, 3, 2)
+	ds, err := NewMemoryDataset(x, y, 3, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := DefaultFitOptions()
+	o.Optimizer, o.Epochs, o.ValidationFraction = OptimizerLBFGS, 3, 0
+	var reported int
+	f, err := Fit(context.Background(), ds, o, func(Progress) { reported++ })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Epochs != 3 || reported != 3 || f.Converged || f.StoppedEarly {
+		t.Errorf("ran %d iterations (%d reported), converged %v, stopped early %v; want 3, 3, false, false",
+			f.Epochs, reported, f.Converged, f.StoppedEarly)
+	}
+}
