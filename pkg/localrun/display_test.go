@@ -51,6 +51,11 @@ func TestParseProgress(t *testing.T) {
 		want:   Progress{Epoch: 7, Epochs: 9, Loss: 3.06},
 		wantOK: true,
 	}, {
+		name:   "more fields after the loss (the train step's val-loss and rows/s)",
+		log:    "epoch 3/20 loss 0.412345 val-loss 0.420000 rows/s 1234567\ntrained by sgd: 20 of 20 epochs\n",
+		want:   Progress{Epoch: 3, Epochs: 20, Loss: 0.412345},
+		wantOK: true,
+	}, {
 		name: "not a progress line",
 		log:  "my epoch 1/2 loss 3\nepoch 5/4 loss 1\nepoch 1/2 loss high\n",
 	}}

@@ -34,8 +34,9 @@ type Progress struct {
 }
 
 // progressLine matches the lines the built-in train step prints after each epoch ("epoch 3/40 loss 0.415211",
-// pkg/steps/train.go); a user's script that prints the same shape gets the same live view.
-var progressLine = regexp.MustCompile(`(?m)^epoch (\d+)/(\d+) loss (\S+)\s*$`)
+// followed by " val-loss 0.42 rows/s 123456": ml.Progress); a user's script that prints the same shape gets the
+// same live view.
+var progressLine = regexp.MustCompile(`(?m)^epoch (\d+)/(\d+) loss (\S+)(?:[ \t].*)?$`)
 
 // attemptHeader starts each attempt's part of a log (execute.go writes "=== attempt N, step S").
 var attemptHeader = []byte("\n=== attempt ")

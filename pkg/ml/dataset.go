@@ -345,39 +345,6 @@ func Each(d Dataset, fn func(Batch) error) error {
 	return nil
 }
 
-// Memory is a Dataset held in memory, in blocks of BlockRows rows.
-type Memory struct {
-	X       *mat.Dense
-	Y       []int
-	classes int
-}
-
-var _ Dataset = (*Memory)(nil)
-
-// NewMemory returns the rows x with class indices y (of k classes) as a Dataset.
-func NewMemory(x *mat.Dense, y []int, k int) *Memory { return &Memory{X: x, Y: y, classes: k} }
-
-// Len implements Dataset.
-func (m *Memory) Len() int { return len(m.Y) }
-
-// Dim implements Dataset.
-func (m *Memory) Dim() int { _, d := m.X.Dims(); return d }
-
-// Classes implements Dataset.
-func (m *Memory) Classes() int { return m.classes }
-
-// NumBlocks implements Dataset.
-func (m *Memory) NumBlocks() int { return (len(m.Y) + BlockRows - 1) / BlockRows }
-
-// Block implements Dataset.
-func (m *Memory) Block(i int) (Batch, error) {
-	if i < 0 || i >= m.NumBlocks() {
-		return Batch{}, fmt.Errorf("block %d of %d", i, m.NumBlocks())
-	}
-	lo, hi := i*BlockRows, min((i+1)*BlockRows, len(m.Y))
-	return Batch{X: m.X.Slice(lo, hi, 0, m.Dim()).(*mat.Dense), Y: m.Y[lo:hi]}, nil
-}
-
 // ReadAll reads every block of d into one matrix and its labels.
 func ReadAll(d Dataset) (*mat.Dense, []int, error) {
 	x := mat.NewDense(max(d.Len(), 1), d.Dim(), nil)

@@ -65,8 +65,18 @@ type TrainingInfo struct {
 	L2 float64 `json:"l2"`
 	// Seed seeds the batch shuffling.
 	Seed int64 `json:"seed"`
-	// Loss is the regularised training loss after the last epoch.
+	// Loss is the regularised training loss of the model's weights.
 	Loss float64 `json:"loss"`
+	// Optimizer is the method that ran: sgd or lbfgs (empty in models of older versions, which ran sgd).
+	Optimizer string `json:"optimizer,omitempty"`
+	// EpochsRun is the number of epochs (sgd) or iterations (lbfgs) that ran, at most Epochs.
+	EpochsRun int `json:"epochsRun,omitempty"`
+	// StoppedEarly is set when the validation loss stopped improving; the weights are those of its best epoch.
+	StoppedEarly bool `json:"stoppedEarly,omitempty"`
+	// ValidationRows is the number of training rows held out for early stopping (--validation-fraction).
+	ValidationRows int `json:"validationRows,omitempty"`
+	// ValidationLoss is the mean cross-entropy of the weights on those rows.
+	ValidationLoss float64 `json:"validationLoss,omitempty"`
 }
 
 // Validate checks that the weights, features, classes and schema agree.

@@ -22,7 +22,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"github.com/mlpipe/mlpipe/pkg/ml"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -36,6 +35,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlpipe/mlpipe/pkg/ml"
 	"github.com/mlpipe/mlpipe/pkg/steps/synth"
 )
 
@@ -81,7 +81,8 @@ func peakRSSMB() float64 {
 func BenchmarkTrain(b *testing.B) {
 	ds := benchDataset(b, 100_000)
 	out := b.TempDir()
-	h := Hyperparameters{Epochs: 20, LearningRate: 0.1, BatchSize: 32, L2: 1e-4, Seed: 42}
+	h := ml.DefaultFitOptions()
+	h.Optimizer, h.Epochs, h.LearningRate, h.ValidationFraction = ml.OptimizerSGD, 20, 0.1, 0 // all 20 epochs on all rows
 	var rows int
 	runtime.GC()
 	b.ResetTimer()
@@ -100,27 +101,12 @@ func BenchmarkTrain(b *testing.B) {
 	b.ReportMetric(peakRSSMB(), "peak-rss-MB")
 }
 
-// BenchmarkFitEpoch measures one epoch of Fit alone on the same 80,000 training rows.
-func BenchmarkFitEpoch(b *testing.B) {
-	ds := benchDataset(b, 100_000)
-	s, xm, y := loadSplit(b, ds, ml.TrainFile)
-	h := Hyperparameters{Epochs: 1, LearningRate: 0.1, BatchSize: 32, L2: 1e-4, Seed: 42}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, _, _, err := Fit(context.Background(), xm, y, len(s.Classes), h, nil); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(len(y)*b.N)/b.Elapsed().Seconds(), "rows/s")
-}
-
 // benchServer starts the v2 server for a churn model on a loopback port.
 func benchServer(b *testing.B) (*httptest.Server, []byte) {
 	b.Helper()
 	ds := benchDataset(b, 2_000)
 	t, err := Train(context.Background(), &TrainOptions{Dataset: ds, Out: b.TempDir(),
-		Hyper: Hyperparameters{Epochs: 5, LearningRate: 0.1, BatchSize: 32, L2: 1e-4, Seed: 42}}, io.Discard)
+		Hyper: ml.FitOptions{Optimizer: ml.OptimizerSGD, Epochs: 5, LearningRate: 0.1, BatchSize: 32, L2: 1e-4, Seed: 42, Patience: 1}}, io.Discard)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -18,13 +18,14 @@ package steps
 
 import (
 	"fmt"
-	"github.com/mlpipe/mlpipe/pkg/ml"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mlpipe/mlpipe/pkg/ml"
 )
 
 // TestPreprocessDropsColumns: an identifier column is dropped on its own, an excluded column is removed before

@@ -21,7 +21,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/mlpipe/mlpipe/pkg/ml"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -31,6 +30,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mlpipe/mlpipe/pkg/ml"
 )
 
 // TestEndToEndChurn runs preprocess → train → evaluate → register → serve on the bundled churn CSV.
@@ -66,7 +67,7 @@ func TestEndToEndChurn(t *testing.T) {
 	}
 
 	tr := mustRun(t, "train", "--dataset", dsURI, "--out", filepath.Join(dir, "model"))
-	if !bytes.Contains([]byte(tr.stderr), []byte(fmt.Sprintf("epoch %d/%d loss ", DefaultEpochs, DefaultEpochs))) {
+	if !bytes.Contains([]byte(tr.stderr), []byte(fmt.Sprintf("epoch 1/%d loss ", ml.DefaultEpochs))) {
 		t.Errorf("train progress missing:\n%s", tr.stderr)
 	}
 	modelURI := tr.results["model-uri"]

@@ -19,7 +19,6 @@ package steps
 import (
 	"context"
 	"fmt"
-	"github.com/mlpipe/mlpipe/pkg/ml"
 	"io"
 	"net"
 	"net/http"
@@ -30,6 +29,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mlpipe/mlpipe/pkg/ml"
 )
 
 // TestPreprocessErrors feeds bad inputs to preprocess: each fails with a clear message and leaves nothing behind.

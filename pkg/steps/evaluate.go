@@ -21,7 +21,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/mlpipe/mlpipe/pkg/ml"
 	"io"
 	"slices"
 	"strconv"
@@ -32,6 +31,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/mlpipe/mlpipe/pkg/gate"
+	"github.com/mlpipe/mlpipe/pkg/ml"
 	"github.com/mlpipe/mlpipe/pkg/store"
 )
 

@@ -20,7 +20,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/mlpipe/mlpipe/pkg/ml"
 	"math"
 	"os"
 	"path/filepath"
@@ -29,6 +28,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mlpipe/mlpipe/pkg/ml"
 )
 
 // gateFixture is the churn candidate (preprocessed with the default seed, trained, evaluated once) that the

@@ -20,7 +20,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/mlpipe/mlpipe/pkg/ml"
 	"gonum.org/v1/gonum/mat"
 	"io/fs"
 	"os"
@@ -29,6 +28,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/mlpipe/mlpipe/pkg/ml"
 )
 
 // stepRun is the outcome of one step invocation.
@@ -142,4 +143,14 @@ func loadSplit(t testing.TB, ds, split string) (*ml.Schema, *mat.Dense, []int) {
 		t.Fatal(err)
 	}
 	return s, x, y
+}
+
+// memoryDataset is x and y (of k classes) as an in-memory ml.Dataset.
+func memoryDataset(t testing.TB, x *mat.Dense, y []int, k int) ml.Dataset {
+	t.Helper()
+	ds, err := ml.NewMemoryDataset(x, y, k, ml.BlockRows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
 }

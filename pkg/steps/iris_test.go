@@ -18,16 +18,19 @@ package steps
 
 import (
 	"context"
-	"github.com/mlpipe/mlpipe/pkg/ml"
+	"math"
 	"path/filepath"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/optimize"
+
+	"github.com/mlpipe/mlpipe/pkg/ml"
 )
 
-// referenceFit fits the same regularised multinomial logistic regression as Fit (mean cross-entropy +
-// l2/2·‖W‖², bias unregularised) by full-batch L-BFGS with gonum/optimize: the "standard logistic regression".
+// referenceFit fits the same regularised multinomial logistic regression as ml.Fit (mean cross-entropy +
+// l2/2·‖W‖², bias unregularised) by full-batch L-BFGS with gonum/optimize, written here independently of pkg/ml:
+// the "standard logistic regression". It returns W as classes×features, as ml.Fit does.
 func referenceFit(t *testing.T, x *mat.Dense, y []int, k int, l2 float64) (*mat.Dense, []float64, float64) {
 	t.Helper()
 	n, d := x.Dims()
@@ -68,14 +71,30 @@ func referenceFit(t *testing.T, x *mat.Dense, y []int, k int, l2 float64) (*mat.
 		t.Fatalf("reference L-BFGS: %v", err)
 	}
 	w, b := unpack(res.X)
-	return mat.DenseCopyOf(w), append([]float64(nil), b...), res.F
+	return mat.DenseCopyOf(w.T()), append([]float64(nil), b...), res.F
 }
 
-func accuracyOf(w *mat.Dense, b []float64, x *mat.Dense, y []int) float64 {
+// objective is the regularised loss the reference minimises: mean cross-entropy + l2/2·‖W‖², W features×classes.
+func objective(x *mat.Dense, y []int, w *mat.Dense, b []float64, l2 float64) float64 {
 	n, _ := x.Dims()
 	_, k := w.Dims()
 	p := mat.NewDense(n, k, nil)
 	p.Mul(x, w)
+	ml.SoftmaxRows(p, b)
+	var ce float64
+	for i := 0; i < n; i++ {
+		ce -= math.Log(math.Max(p.At(i, y[i]), 1e-300))
+	}
+	fro := mat.Norm(w, 2)
+	return ce/float64(n) + l2/2*fro*fro
+}
+
+// accuracyOf is the test accuracy of the weights w (classes×features) and biases b.
+func accuracyOf(w *mat.Dense, b []float64, x *mat.Dense, y []int) float64 {
+	n, _ := x.Dims()
+	k, _ := w.Dims()
+	p := mat.NewDense(n, k, nil)
+	p.Mul(x, w.T())
 	ml.SoftmaxRows(p, b)
 	correct := 0
 	for i := 0; i < n; i++ {
@@ -100,24 +119,39 @@ func TestIrisAccuracyVsReference(t *testing.T) {
 	refW, refB, refLoss := referenceFit(t, xTrain, trainY, len(s.Classes), l2)
 	refAcc := accuracyOf(refW, refB, xTest, testY)
 
-	tests := []struct {
-		name string
-		h    Hyperparameters
-	}{
-		{name: "step and pipeline defaults (100 epochs, learning rate 0.5)", h: Hyperparameters{Epochs: DefaultEpochs, LearningRate: DefaultLearningRate, BatchSize: 32, L2: l2, Seed: 42}},
-		{name: "20 epochs, learning rate 0.1", h: Hyperparameters{Epochs: 20, LearningRate: 0.1, BatchSize: 32, L2: l2, Seed: 42}},
+	trainSet, err := ml.NewMemoryDataset(xTrain, trainY, len(s.Classes), ml.BlockRows)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i, tt := range tests {
-		w, b, loss, err := Fit(ctx, xTrain, trainY, len(s.Classes), tt.h, nil)
+	with := func(edit func(*ml.FitOptions)) ml.FitOptions {
+		o := ml.DefaultFitOptions()
+		edit(&o)
+		return o
+	}
+	tests := []struct {
+		name     string
+		h        ml.FitOptions
+		mustPass bool // must reach the reference's test accuracy
+	}{
+		{name: "step defaults (auto: L-BFGS)", h: ml.DefaultFitOptions(), mustPass: true},
+		{name: "pipeline defaults (auto: L-BFGS; 100 epochs, learning rate 0.5, batch 32)", h: with(func(o *ml.FitOptions) { o.BatchSize = 32 }), mustPass: true},
+		{name: "sgd, 100 epochs, learning rate 0.5, batch 32", h: with(func(o *ml.FitOptions) { o.Optimizer, o.BatchSize = ml.OptimizerSGD, 32 }), mustPass: true},
+		{name: "sgd, 20 epochs, learning rate 0.1, batch 32", h: with(func(o *ml.FitOptions) {
+			o.Optimizer, o.Epochs, o.LearningRate, o.BatchSize = ml.OptimizerSGD, 20, 0.1, 32
+		})},
+		{name: "sgd defaults (batch 256: one step per epoch)", h: with(func(o *ml.FitOptions) { o.Optimizer = ml.OptimizerSGD })},
+	}
+	for _, tt := range tests {
+		f, err := ml.Fit(ctx, trainSet, tt.h, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		acc := accuracyOf(w, b, xTest, testY)
-		if i == 0 && acc < refAcc {
-			t.Errorf("with the defaults: test accuracy %.4f is below the reference's %.4f", acc, refAcc)
+		acc := accuracyOf(f.W, f.Bias, xTest, testY)
+		if tt.mustPass && acc < refAcc {
+			t.Errorf("%s: test accuracy %.4f is below the reference's %.4f", tt.name, acc, refAcc)
 		}
-		t.Logf("Iris (%d train / %d test rows), %s: ours (mini-batch GD) test accuracy %.4f, train loss %.4f; "+
+		t.Logf("Iris (%d train / %d test rows), %s: ours (%s, %d epochs, %d rows trained on) test accuracy %.4f, train loss %.4f; "+
 			"reference (full-batch L-BFGS) test accuracy %.4f, train loss %.4f",
-			len(trainY), len(testY), tt.name, acc, loss, refAcc, refLoss)
+			len(trainY), len(testY), tt.name, f.Optimizer, f.Epochs, f.TrainRows, acc, f.Loss, refAcc, refLoss)
 	}
 }

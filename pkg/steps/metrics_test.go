@@ -17,12 +17,13 @@ limitations under the License.
 package steps
 
 import (
-	"github.com/mlpipe/mlpipe/pkg/ml"
 	"math"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/mlpipe/mlpipe/pkg/ml"
 )
 
 // TestScore checks the metrics on a fixed model whose predictions are known: class = the larger of two features.
@@ -35,7 +36,7 @@ func TestScore(t *testing.T) {
 	}
 	x := [][]float64{{1, 0}, {1, 0}, {0, 1}, {1, 0}}
 	y := []int{0, 0, 1, 1} // the last row is predicted a but is b
-	got, err := ml.Score(m, ml.NewMemory(ml.DenseFromRows(x, 2), y, 2))
+	got, err := ml.Score(m, memoryDataset(t, ml.DenseFromRows(x, 2), y, 2))
 	if err != nil {
 		t.Fatal(err)
 	}

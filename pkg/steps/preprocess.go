@@ -20,13 +20,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/mlpipe/mlpipe/pkg/ml"
 	"io"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mlpipe/mlpipe/pkg/dataopts"
+	"github.com/mlpipe/mlpipe/pkg/ml"
 	"github.com/mlpipe/mlpipe/pkg/store"
 )
 

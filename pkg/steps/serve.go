@@ -21,7 +21,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/mlpipe/mlpipe/pkg/ml"
 	"io"
 	"net"
 	"net/http"
@@ -37,6 +36,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/utils/clock"
 
+	"github.com/mlpipe/mlpipe/pkg/ml"
 	"github.com/mlpipe/mlpipe/pkg/store"
 )
 

@@ -21,14 +21,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/mlpipe/mlpipe/pkg/ml"
 	"io"
-	"math"
-	"math/rand/v2"
+	"time"
 
 	"github.com/spf13/cobra"
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/mlpipe/mlpipe/pkg/ml"
 	"github.com/mlpipe/mlpipe/pkg/store"
 )
 
@@ -39,41 +38,9 @@ type TrainOptions struct {
 	// Out is the URI of the directory to write model.json into.
 	Out string
 	// Hyper are the training hyperparameters.
-	Hyper Hyperparameters
+	Hyper ml.FitOptions
 	// ResultsDir receives the Tekton results.
 	ResultsDir string
-}
-
-// Hyperparameters control mini-batch gradient descent.
-type Hyperparameters struct {
-	// Epochs is the number of passes over the training data.
-	Epochs int
-	// LearningRate is the gradient step size.
-	LearningRate float64
-	// BatchSize is the number of rows per gradient step.
-	BatchSize int
-	// L2 is the weight-decay coefficient.
-	L2 float64
-	// Seed seeds the per-epoch shuffle.
-	Seed int64
-}
-
-// Validate checks the hyperparameters' ranges.
-func (h Hyperparameters) Validate() error {
-	var errs []error
-	if h.Epochs < 1 {
-		errs = append(errs, fmt.Errorf("--epochs must be at least 1, got %d", h.Epochs))
-	}
-	if !(h.LearningRate > 0) || math.IsInf(h.LearningRate, 0) {
-		errs = append(errs, fmt.Errorf("--learning-rate must be a positive number, got %v", h.LearningRate))
-	}
-	if h.BatchSize < 1 {
-		errs = append(errs, fmt.Errorf("--batch-size must be at least 1, got %d", h.BatchSize))
-	}
-	if h.L2 < 0 || math.IsNaN(h.L2) || math.IsInf(h.L2, 0) {
-		errs = append(errs, fmt.Errorf("--l2 must be a non-negative number, got %v", h.L2))
-	}
-	return errors.Join(errs...)
 }
 
 // Trained is what a train run produced.
@@ -86,30 +53,33 @@ type Trained struct {
 	Digest string
 }
 
-// Defaults of the train step (and of the generated pipeline's params): on standardised features they reach
-// the accuracy of a full-batch L-BFGS fit on the bundled Iris split (see iris_test.go).
-const (
-	DefaultEpochs       = 100
-	DefaultLearningRate = 0.5
-)
-
 func newTrainCommand() *cobra.Command {
 	o := &TrainOptions{}
 	cmd := &cobra.Command{
 		Use:   "train",
 		Short: "Train a multinomial logistic regression on a preprocessed dataset",
-		Long: "Reads <dataset>/train.arrow and schema.json, trains a multinomial logistic regression by mini-batch\n" +
-			"gradient descent (deterministic for a seed) and writes <out>/model.json (weights, preprocessing schema and\n" +
-			"class labels). Results: model-uri, model-digest.",
+		Long: "Reads <dataset>/train.arrow and schema.json, trains a multinomial logistic regression (mini-batch\n" +
+			"gradient descent or L-BFGS, deterministic for a seed) and writes <out>/model.json (weights, preprocessing\n" +
+			"schema and class labels). Results: model-uri, model-digest.",
 		Args: cobra.NoArgs,
 	}
+	h := &o.Hyper
 	cmd.Flags().StringVar(&o.Dataset, "dataset", "", "URI of the preprocessed dataset directory")
 	cmd.Flags().StringVar(&o.Out, "out", "", "URI of the output directory")
-	cmd.Flags().IntVar(&o.Hyper.Epochs, "epochs", DefaultEpochs, "number of passes over the training data")
-	cmd.Flags().Float64Var(&o.Hyper.LearningRate, "learning-rate", DefaultLearningRate, "gradient descent step size")
-	cmd.Flags().IntVar(&o.Hyper.BatchSize, "batch-size", 32, "rows per mini-batch")
-	cmd.Flags().Float64Var(&o.Hyper.L2, "l2", 0.0001, "L2 regularisation coefficient")
-	cmd.Flags().Int64Var(&o.Hyper.Seed, "seed", 42, "random seed of the batch shuffle")
+	cmd.Flags().StringVar((*string)(&h.Optimizer), "optimizer", string(ml.DefaultOptimizer), fmt.Sprintf(
+		"auto, sgd (mini-batch gradient descent, streams the rows) or lbfgs (L-BFGS, holds the rows in memory); "+
+			"auto picks lbfgs when training rows × (features + classes) ≤ %d, else sgd", ml.LBFGSMaxValues))
+	cmd.Flags().IntVar(&h.Epochs, "epochs", ml.DefaultEpochs, "passes over the training rows (sgd), at most this many iterations (lbfgs)")
+	cmd.Flags().Float64Var(&h.LearningRate, "learning-rate", ml.DefaultLearningRate,
+		"sgd step size of the first half of the epochs; the second half anneals it along a half cosine towards 0")
+	cmd.Flags().IntVar(&h.BatchSize, "batch-size", ml.DefaultBatchSize, "rows per sgd step")
+	cmd.Flags().Float64Var(&h.L2, "l2", ml.DefaultL2, "L2 regularisation coefficient: the loss adds l2/2·‖W‖²")
+	cmd.Flags().Int64Var(&h.Seed, "seed", ml.DefaultSeed, "random seed of the shuffles and of the validation rows")
+	cmd.Flags().Float64Var(&h.ValidationFraction, "validation-fraction", ml.DefaultValidationFraction,
+		"share of the training rows held out for early stopping of sgd (lbfgs trains on all rows), in [0, 1): row i is held out when "+
+			"splitmix64(splitmix64(seed)+i)/2⁶⁴ < fraction (0: none, train on all rows)")
+	cmd.Flags().IntVar(&h.Patience, "patience", ml.DefaultPatience,
+		"with --validation-fraction: stop after this many epochs without a validation loss improvement, keeping the best epoch's weights")
 	addResultsDirFlag(cmd, &o.ResultsDir)
 	cmd.RunE = runE([]string{"dataset", "out"}, func(cmd *cobra.Command) error {
 		t, err := Train(cmd.Context(), o, cmd.ErrOrStderr())
@@ -121,7 +91,8 @@ func newTrainCommand() *cobra.Command {
 	return cmd
 }
 
-// Train runs the train step, printing "epoch N/M loss X" lines to log.
+// Train runs the train step, printing a progress line per epoch ("epoch N/M loss X ...": ml.Progress) and a
+// summary line to log.
 func Train(ctx context.Context, o *TrainOptions, log io.Writer) (*Trained, error) {
 	if err := o.Hyper.Validate(); err != nil {
 		return nil, err
@@ -140,13 +111,7 @@ func Train(ctx context.Context, o *TrainOptions, log io.Writer) (*Trained, error
 	if err != nil {
 		return nil, err
 	}
-	x, y, err := ml.ReadAll(split)
-	if err != nil {
-		return nil, err
-	}
-	w, b, loss, err := Fit(ctx, x, y, len(s.Classes), o.Hyper, func(epoch int, loss float64) {
-		fmt.Fprintf(log, "epoch %d/%d loss %.6f\n", epoch, o.Hyper.Epochs, loss)
-	})
+	f, err := fit(ctx, split, o.Hyper, log)
 	if err != nil {
 		return nil, err
 	}
@@ -155,16 +120,18 @@ func Train(ctx context.Context, o *TrainOptions, log io.Writer) (*Trained, error
 		Schema:   *s,
 		Classes:  s.Classes,
 		Features: s.Features,
-		Bias:     b,
+		Bias:     f.Bias,
 		Training: ml.TrainingInfo{
-			DatasetDigest: digest, Rows: len(y),
+			DatasetDigest: digest, Rows: f.TrainRows,
 			Epochs: o.Hyper.Epochs, LearningRate: o.Hyper.LearningRate, BatchSize: o.Hyper.BatchSize,
-			L2: o.Hyper.L2, Seed: o.Hyper.Seed, Loss: loss,
+			L2: o.Hyper.L2, Seed: o.Hyper.Seed, Loss: f.Loss,
+			Optimizer: string(f.Optimizer), EpochsRun: f.Epochs, StoppedEarly: f.StoppedEarly,
+			ValidationRows: f.ValidationRows, ValidationLoss: f.ValidationLoss,
 		},
 	}
 	m.Weights = make([][]float64, len(s.Classes))
 	for c := range m.Weights {
-		m.Weights[c] = mat.Col(nil, c, w)
+		m.Weights[c] = mat.Row(nil, c, f.W)
 	}
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("training produced an invalid model (try a smaller --learning-rate): %w", err)
@@ -178,96 +145,30 @@ func Train(ctx context.Context, o *TrainOptions, log io.Writer) (*Trained, error
 	}
 	t := &Trained{Model: m, URI: out.URI("model.json"), Digest: store.Digest(data)}
 	fmt.Fprintf(log, "wrote %s (%s)\n", t.URI, t.Digest)
-	u.done(len(y) * o.Hyper.Epochs)
+	u.done(f.TrainRows * f.Epochs)
 	return t, nil
 }
 
-// Fit trains a multinomial logistic regression on x (rows×features) and class indices y in [0,k) by mini-batch
-// gradient descent on the mean cross-entropy plus l2/2·‖W‖² (the bias is not regularised). It returns W
-// (features×classes), the biases and the final full-data loss, and calls progress after every epoch.
-func Fit(ctx context.Context, x *mat.Dense, y []int, k int, h Hyperparameters, progress func(epoch int, loss float64)) (*mat.Dense, []float64, float64, error) {
-	if err := h.Validate(); err != nil {
-		return nil, nil, 0, err
+// fit trains on the training split, streamed block by block, logging every epoch and a summary line.
+func fit(ctx context.Context, ds ml.Dataset, h ml.FitOptions, log io.Writer) (*ml.Fitted, error) {
+	if ds.Len() == 0 {
+		return nil, errors.New("the training split has no rows")
 	}
-	n, d := x.Dims()
-	if n != len(y) || n == 0 {
-		return nil, nil, 0, fmt.Errorf("have %d rows and %d labels", n, len(y))
+	start := time.Now()
+	f, err := ml.Fit(ctx, ds, h, func(p ml.Progress) { fmt.Fprintln(log, p) })
+	if err != nil {
+		return nil, err
 	}
-	w := mat.NewDense(d, k, nil)
-	b := make([]float64, k)
-	bs := min(h.BatchSize, n)
-	xb := mat.NewDense(bs, d, nil)
-	pb := mat.NewDense(bs, k, nil)
-	grad := mat.NewDense(d, k, nil)
-	tmp := mat.NewDense(d, k, nil)
-	gb := make([]float64, k)
-	perm := make([]int, n)
-	for i := range perm {
-		perm[i] = i
+	stop := "ran all epochs"
+	switch {
+	case f.StoppedEarly:
+		stop = fmt.Sprintf("stopped early, weights of epoch %d (val-loss %.6f)", f.BestEpoch, f.ValidationLoss)
+	case f.Converged:
+		stop = "converged"
 	}
-	rng := rand.New(rand.NewPCG(uint64(h.Seed), 0x747261696e))
-	var loss float64
-	for epoch := 1; epoch <= h.Epochs; epoch++ {
-		if err := ctx.Err(); err != nil {
-			return nil, nil, 0, err
-		}
-		rng.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
-		for start := 0; start < n; start += bs {
-			m := min(bs, n-start)
-			xv, pv := xb, pb
-			if m < bs { // the last, shorter batch of an epoch
-				xv = xb.Slice(0, m, 0, d).(*mat.Dense)
-				pv = pb.Slice(0, m, 0, k).(*mat.Dense)
-			}
-			for i := 0; i < m; i++ {
-				copy(xv.RawRowView(i), x.RawRowView(perm[start+i]))
-			}
-			// P = softmax(Xb·W + b); P − Y is the gradient of the cross-entropy w.r.t. the logits.
-			pv.Mul(xv, w)
-			ml.SoftmaxRows(pv, b)
-			clear(gb)
-			for i := 0; i < m; i++ {
-				row := pv.RawRowView(i)
-				row[y[perm[start+i]]]--
-				for c := 0; c < k; c++ {
-					gb[c] += row[c]
-				}
-			}
-			// grad = Xbᵀ(P − Y)/m + l2·W
-			grad.Mul(xv.T(), pv)
-			grad.Scale(1/float64(m), grad)
-			if h.L2 > 0 {
-				tmp.Scale(h.L2, w)
-				grad.Add(grad, tmp)
-			}
-			tmp.Scale(h.LearningRate, grad)
-			w.Sub(w, tmp)
-			for c := 0; c < k; c++ {
-				b[c] -= h.LearningRate * gb[c] / float64(m)
-			}
-		}
-		loss = objective(x, y, w, b, h.L2)
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return nil, nil, 0, fmt.Errorf("training diverged at epoch %d (loss %v): lower --learning-rate", epoch, loss)
-		}
-		if progress != nil {
-			progress(epoch, loss)
-		}
-	}
-	return w, b, loss, nil
-}
-
-// objective is the regularised loss Fit minimises: mean cross-entropy + l2/2·‖W‖².
-func objective(x *mat.Dense, y []int, w *mat.Dense, b []float64, l2 float64) float64 {
-	n, _ := x.Dims()
-	_, k := w.Dims()
-	p := mat.NewDense(n, k, nil)
-	p.Mul(x, w)
-	ml.SoftmaxRows(p, b)
-	var ce float64
-	for i := 0; i < n; i++ {
-		ce -= math.Log(math.Max(p.At(i, y[i]), 1e-300))
-	}
-	fro := mat.Norm(w, 2)
-	return ce/float64(n) + l2/2*fro*fro
+	elapsed := time.Since(start)
+	fmt.Fprintf(log, "trained by %s: %d of %d epochs, %s; %d training rows, %d validation rows; loss %.6f; %.0f rows/s\n",
+		f.Optimizer, f.Epochs, h.Epochs, stop, f.TrainRows, f.ValidationRows, f.Loss,
+		float64(f.TrainRows*f.Epochs)/elapsed.Seconds())
+	return f, nil
 }

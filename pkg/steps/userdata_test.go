@@ -19,7 +19,6 @@ package steps
 import (
 	"context"
 	"fmt"
-	"github.com/mlpipe/mlpipe/pkg/ml"
 	"math"
 	"net/http/httptest"
 	"path/filepath"
@@ -28,6 +27,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/mlpipe/mlpipe/pkg/ml"
 )
 
 // readSchema reads a preprocess output's schema.json.
@@ -330,7 +331,7 @@ func TestMajorityBaseline(t *testing.T) {
 		{"log-loss", 1.2, -(2*math.Log(0.5) + math.Log(0.2) + math.Log(0.3)) / 4, false},
 	}
 	for _, tt := range tests {
-		got, err := majorityBaseline(s, ml.NewMemory(ml.DenseFromRows(x, 1), y, 3), tt.metric, tt.value)
+		got, err := majorityBaseline(s, memoryDataset(t, ml.DenseFromRows(x, 1), y, 3), tt.metric, tt.value)
 		if err != nil {
 			t.Fatal(err)
 		}
