@@ -20,26 +20,26 @@ package main
 // of it only runs processes and measures them.
 
 import (
-	"encoding/csv"
+	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
+
+	"github.com/mlpipe/mlpipe/pkg/ml"
 )
 
 // trainFlags returns the train step's flags (besides --dataset and --out) that train with optimizer ("auto": the
 // step's default choice, "sgd" or "lbfgs") for epochs passes over all training rows; ok is false when the step
-// cannot be made to use that optimizer. The train step at this commit has mini-batch gradient descent only, with
-// no early stopping.
+// cannot be made to use that optimizer. With lbfgs, epochs caps its iterations (at least 100).
 func trainFlags(optimizer string, epochs int) (flags []string, ok bool) {
+	if optimizer == "lbfgs" {
+		epochs = max(epochs, 100) // iterations to convergence, as scikit-learn's max_iter=100
+	}
 	switch optimizer {
-	case "auto", "sgd":
-		return []string{"--epochs", strconv.Itoa(epochs)}, true
+	case "auto", "sgd", "lbfgs":
+		// No validation rows: the same rows and epochs as scikit-learn, and rows/s exact (rows × epoch lines).
+		return []string{"--optimizer", optimizer, "--epochs", strconv.Itoa(epochs), "--validation-fraction", "0"}, true
 	default:
 		return nil, false
 	}
@@ -73,57 +73,25 @@ func readCounts(schemaJSON []byte) (splitCounts, error) {
 
 // eachSplitRow calls fn with the encoded features and the class index of every row of split ("train" or "test")
 // of the local preprocessed dataset in dir, in stored order, reading the split as the train and evaluate steps
-// do: at this commit <dir>/<split>.csv, the schema's feature columns then the label, checked against
-// schema.json. x is reused between calls.
+// do: <dir>/<split>.arrow through pkg/ml, checked against schema.json. x is reused between calls.
 func eachSplitRow(dir, split string, fn func(x []float64, class int) error) error {
-	raw, err := os.ReadFile(filepath.Join(dir, "schema.json"))
-	if err != nil {
-		return err
+	name := ml.TrainFile
+	if split == "test" {
+		name = ml.TestFile
 	}
-	var s struct {
-		Label    string   `json:"label"`
-		Classes  []string `json:"classes"`
-		Features []string `json:"features"`
-	}
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return fmt.Errorf("%s: %w", filepath.Join(dir, "schema.json"), err)
-	}
-	path := filepath.Join(dir, split+".csv")
-	f, err := os.Open(path)
+	s, f, err := ml.OpenSplit(context.Background(), dir, name)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
-	r.ReuseRecord = true
-	head, err := r.Read()
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if want := append(slices.Clone(s.Features), s.Label); !slices.Equal(head, want) {
-		return fmt.Errorf("%s: header %v, want the schema's features and label %v", path, head, want)
-	}
-	d := len(s.Features)
-	x := make([]float64, d)
-	for line := 2; ; line++ {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		for j := range d {
-			if x[j], err = strconv.ParseFloat(rec[j], 64); err != nil {
-				return fmt.Errorf("%s:%d: column %q: %w", path, line, s.Features[j], err)
+	x := make([]float64, len(s.Features))
+	return ml.Each(f, func(b ml.Batch) error {
+		for r, class := range b.Y {
+			copy(x, b.X.RawRowView(r))
+			if err := fn(x, class); err != nil {
+				return err
 			}
 		}
-		class := slices.Index(s.Classes, rec[d])
-		if class < 0 {
-			return fmt.Errorf("%s:%d: label %q is not one of the schema's classes %v", path, line, rec[d], s.Classes)
-		}
-		if err := fn(x, class); err != nil {
-			return err
-		}
-	}
+		return nil
+	})
 }
