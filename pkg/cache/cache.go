@@ -357,6 +357,30 @@ func (c *Cache) Prune(ctx context.Context, maxAge time.Duration) (PruneResult, e
 	return res, nil
 }
 
+// MaxEntryBytes bounds the outputs of one entry: an entry's files are held in memory while they are stored and
+// restored, so larger outputs (a data-scale dataset) are not cached, and the step's memory stays bounded.
+const MaxEntryBytes = 256 << 20
+
+// checkSize fails when the regular files at path (a file or a directory tree) hold more than MaxEntryBytes.
+func checkSize(path string) error {
+	var total int64
+	err := filepath.WalkDir(path, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		total += info.Size()
+		return nil
+	})
+	if err == nil && total > MaxEntryBytes {
+		err = fmt.Errorf("outputs of %d MiB exceed the %d MiB an entry may hold (entries are held in memory): not cached", total>>20, MaxEntryBytes>>20)
+	}
+	return err
+}
+
 // Collect reads the files under location (a local directory or file, a file:// URI, or an s3:// prefix) as
 // outputs to store; Location is recorded with workspace paths tokenized. A location that does not exist gives
 // no files.
@@ -370,6 +394,9 @@ func Collect(ctx context.Context, location string, workspaces map[string]string)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil
 		} else if err != nil {
+			return nil, err
+		}
+		if err := checkSize(p); err != nil {
 			return nil, err
 		}
 		if !info.IsDir() {

@@ -261,6 +261,24 @@ func TestCollectLocal(t *testing.T) {
 	}
 }
 
+func TestCollectRefusesOutputsOverTheLimit(t *testing.T) {
+	ws := t.TempDir()
+	write(t, filepath.Join(ws, "dataset", "schema.json"), "{}")
+	big, err := os.Create(filepath.Join(ws, "dataset", "train.arrow"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A sparse file of 256 MiB + 1 byte: over the limit without writing it.
+	if err := big.Truncate(256<<20 + 1); err != nil {
+		t.Fatal(err)
+	}
+	big.Close()
+	_, err = Collect(context.Background(), filepath.Join(ws, "dataset"), nil)
+	if err == nil || !strings.Contains(err.Error(), "outputs of 256 MiB exceed the 256 MiB an entry may hold") {
+		t.Fatalf("Collect of 256 MiB + 3 bytes: got %v, want the limit's error", err)
+	}
+}
+
 func TestLookupInvalidKey(t *testing.T) {
 	c := New(nil, 0, testclock.NewFakePassiveClock(t0))
 	if _, _, err := c.Lookup(context.Background(), "../x"); err == nil {
