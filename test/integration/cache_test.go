@@ -78,7 +78,7 @@ func TestLocalRunAndPodShareCacheKeys(t *testing.T) {
 	if want := strings.ReplaceAll(pre.Results["dataset-uri"], localWS, pod); got["dataset-uri"] != want {
 		t.Errorf("the Pod's dataset-uri = %q, want %q", got["dataset-uri"], want)
 	}
-	for _, f := range []string{"train.csv", "test.csv", "schema.json"} {
+	for _, f := range []string{"train.arrow", "test.arrow", "schema.json"} {
 		a, errA := os.ReadFile(filepath.Join(localWS, "dataset", f))
 		b, errB := os.ReadFile(filepath.Join(pod, "dataset", f))
 		if errA != nil || errB != nil || !bytes.Equal(a, b) {
