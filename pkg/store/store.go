@@ -118,24 +118,29 @@ func Split(uri string) (parent, name string, err error) {
 
 // ReadURI reads the object named by uri.
 func ReadURI(ctx context.Context, uri string) ([]byte, error) {
-	parent, name, err := Split(uri)
-	if err != nil {
-		return nil, err
-	}
-	s, err := Open(ctx, parent)
+	s, name, err := openObject(ctx, uri)
 	if err != nil {
 		return nil, err
 	}
 	return s.Get(ctx, name)
 }
 
-// OpenReader opens the object named by uri as a stream; the caller closes it.
-func OpenReader(ctx context.Context, uri string) (io.ReadCloser, error) {
+// openObject opens the store holding the object named by uri and returns the object's key in it.
+func openObject(ctx context.Context, uri string) (Store, string, error) {
 	parent, name, err := Split(uri)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	s, err := Open(ctx, parent)
+	if err != nil {
+		return nil, "", err
+	}
+	return s, name, nil
+}
+
+// OpenReader opens the object named by uri as a stream; the caller closes it.
+func OpenReader(ctx context.Context, uri string) (io.ReadCloser, error) {
+	s, name, err := openObject(ctx, uri)
 	if err != nil {
 		return nil, err
 	}
@@ -146,11 +151,7 @@ func OpenReader(ctx context.Context, uri string) (io.ReadCloser, error) {
 // path, else a temporary copy the object is streamed into. release removes that copy (and does nothing for a
 // local file).
 func LocalFile(ctx context.Context, uri string) (local string, release func(), err error) {
-	parent, name, err := Split(uri)
-	if err != nil {
-		return "", nil, err
-	}
-	s, err := Open(ctx, parent)
+	s, name, err := openObject(ctx, uri)
 	if err != nil {
 		return "", nil, err
 	}
