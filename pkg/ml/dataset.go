@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path"
 
@@ -377,16 +378,19 @@ func DigestFiles(train, test string, schema []byte) (string, error) {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// DatasetDigest recomputes the dataset digest of the stored dataset directory uri, streaming its files.
-func DatasetDigest(ctx context.Context, uri string) (string, error) {
+// DatasetDigest recomputes the dataset digest of the stored dataset directory uri, streaming its files. A split
+// the caller has open (opened, or nil) is read from its local file, so an s3:// split is not fetched twice.
+func DatasetDigest(ctx context.Context, uri string, opened *File) (string, error) {
 	ds, err := store.Open(ctx, uri)
 	if err != nil {
 		return "", fmt.Errorf("invalid dataset URI: %w", err)
 	}
 	h := sha256.New()
 	for _, name := range DatasetFiles {
-		r, err := ds.Open(ctx, name)
-		if err != nil {
+		var r io.ReadCloser
+		if opened != nil && path.Base(opened.name) == name {
+			r = io.NopCloser(io.NewSectionReader(opened.f, 0, math.MaxInt64))
+		} else if r, err = ds.Open(ctx, name); err != nil {
 			return "", fmt.Errorf("error reading dataset: %w", err)
 		}
 		_, err = io.Copy(h, r)

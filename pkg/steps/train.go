@@ -107,7 +107,7 @@ func Train(ctx context.Context, o *TrainOptions, log io.Writer) (*Trained, error
 		return nil, err
 	}
 	defer split.Close()
-	digest, err := ml.DatasetDigest(ctx, o.Dataset)
+	digest, err := ml.DatasetDigest(ctx, o.Dataset, split)
 	if err != nil {
 		return nil, err
 	}
