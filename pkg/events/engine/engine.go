@@ -51,6 +51,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -339,11 +340,15 @@ func (e *Engine) decide(ctx context.Context, t *Target, v *Verdict) error {
 	s := e.slot(t.Namespace + "/" + t.Pipeline)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// pending before List: a run the cache starts showing in between is then in the list, never in neither.
+	pending := e.pending(s, t.Namespace)
 	all, err := e.Runs.PipelineRuns(t.Namespace).List(labels.Everything())
 	if err != nil {
 		return fail(KindUnavailable, "error listing the runs of %s/%s: %v", t.Namespace, t.Pipeline, err)
 	}
-	pending := e.pending(s, t.Namespace)
+	pending = slices.DeleteFunc(pending, func(p *v1.PipelineRun) bool {
+		return slices.ContainsFunc(all, func(r *v1.PipelineRun) bool { return r.Name == p.Name })
+	})
 	d := policy.Decide(t.Policy, policy.Active(append(policy.RunsOf(t.Pipeline, all), pending...)), v.Run)
 	switch d.Action {
 	case policy.Skip:
