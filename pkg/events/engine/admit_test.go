@@ -30,6 +30,7 @@ import (
 	listers "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
 	testingclock "k8s.io/utils/clock/testing"
 	"knative.dev/pkg/apis"
@@ -200,5 +201,61 @@ func TestReplaceCancelsAdmittedRun(t *testing.T) {
 	}
 	if got.Spec.Status != v1.PipelineRunSpecStatusCancelledRunFinally {
 		t.Errorf("admitted run %s has spec.status %q, want CancelledRunFinally", a, got.Spec.Status)
+	}
+}
+
+// deliveringLister is a PipelineRun cache whose watch delivers run right after the next namespaced List, once
+// armed: the run appears between the engine's List and its look at the runs it admitted.
+type deliveringLister struct {
+	listers.PipelineRunLister
+	idx   cache.Indexer
+	mu    sync.Mutex
+	armed *v1.PipelineRun
+}
+
+func (d *deliveringLister) PipelineRuns(ns string) listers.PipelineRunNamespaceLister {
+	return &deliveringNamespace{PipelineRunNamespaceLister: d.PipelineRunLister.PipelineRuns(ns), d: d}
+}
+
+type deliveringNamespace struct {
+	listers.PipelineRunNamespaceLister
+	d *deliveringLister
+}
+
+func (n *deliveringNamespace) List(sel labels.Selector) ([]*v1.PipelineRun, error) {
+	out, err := n.PipelineRunNamespaceLister.List(sel)
+	n.d.mu.Lock()
+	defer n.d.mu.Unlock()
+	if n.d.armed != nil {
+		_ = n.d.idx.Add(n.d.armed)
+		n.d.armed = nil
+	}
+	return out, err
+}
+
+// TestForbidRunDeliveredDuringDecision: the admitted run reaches the cache while a second notification is being
+// decided (after its List of the cache). It still counts as active: the second object is skipped, not started.
+func TestForbidRunDeliveredDuringDecision(t *testing.T) {
+	idx, base := laggingCache()
+	lister := &deliveringLister{PipelineRunLister: base, idx: idx}
+	e := &Engine{Runs: lister, Clock: testingclock.NewFakeClock(time.Unix(1_700_000_000, 0))}
+	tg := forbidTarget()
+
+	res, err := e.Handle(context.Background(), tg, auth, testBody(t, "minio-put.json", "first"))
+	if err != nil || len(res.Starts()) != 1 {
+		t.Fatalf("first object: %+v, %v; want it started", res, err)
+	}
+	winner := res.Starts()[0].Run
+	lister.mu.Lock()
+	lister.armed = &v1.PipelineRun{ObjectMeta: metav1.ObjectMeta{Name: winner, Namespace: "ml",
+		Labels: map[string]string{policy.PipelineLabel: "churn"}}}
+	lister.mu.Unlock()
+
+	res, err = e.Handle(context.Background(), tg, auth, testBody(t, "minio-put.json", "second"))
+	if err != nil || len(res.Starts()) != 0 || len(res.Verdicts) != 1 {
+		t.Fatalf("second object while %s is active (delivered mid-decision): %+v, %v; want it skipped", winner, res, err)
+	}
+	if want := "concurrencyPolicy Forbid: 1 run(s) still active ([" + winner + "])"; !strings.HasPrefix(res.Verdicts[0].Skipped, want) {
+		t.Errorf("skipped: %q, want Forbid's reason naming %s", res.Verdicts[0].Skipped, winner)
 	}
 }
