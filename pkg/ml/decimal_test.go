@@ -17,6 +17,7 @@ limitations under the License.
 package ml
 
 import (
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"testing"
@@ -40,6 +41,22 @@ func TestParseDecimal(t *testing.T) {
 	for _, s := range []string{"", "-", ".", "1e5", "0x10", "1.2.3", "1234567890123456", "inf", "NaN", "1,5", " 1"} {
 		if _, ok := parseDecimal(s); ok {
 			t.Errorf("parseDecimal(%q) took it", s)
+		}
+	}
+}
+
+// TestParseNumberFastReject: the byte filter in front of strconv.ParseFloat changes no answer: ParseNumber
+// agrees with ParseFloat (finite values only) on numbers in every form ParseFloat takes and on words.
+func TestParseNumberFastReject(t *testing.T) {
+	texts := []string{"1e5", "-1E-3", "0x1p-2", "0X1.8P1", "1_000", "0x_1p0", "+.5e1", "inf", "+Inf", "infinity",
+		"NaN", "nan", "blue", "bad", "dead", "cafe", "e", "x", "p", "_", "1.2.3", "1,5", " 1", "1 ", "", "-", "1e400",
+		"0xffp10", "ab", "12abc", "1e", "Ø"}
+	for _, s := range texts {
+		got, ok := ParseNumber(s)
+		want, err := strconv.ParseFloat(s, 64)
+		wantOK := err == nil && !math.IsInf(want, 0) && !math.IsNaN(want)
+		if ok != wantOK || ok && got != want {
+			t.Errorf("ParseNumber(%q) = %v, %v; ParseFloat %v, %v", s, got, ok, want, err)
 		}
 	}
 }

@@ -163,11 +163,34 @@ func IsMissing(v string) bool {
 
 // ParseNumber parses a finite float.
 func ParseNumber(v string) (float64, bool) {
+	if !mayBeFinite(v) {
+		return 0, false // text, rejected without strconv's allocated error
+	}
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return 0, false
 	}
 	return f, true
+}
+
+// finiteBytes marks the bytes a finite number strconv.ParseFloat accepts can hold (decimal and hexadecimal
+// forms, exponents, underscores).
+var finiteBytes = func() (t [256]bool) {
+	for _, c := range "0123456789abcdefABCDEF+-._xXpP" {
+		t[c] = true
+	}
+	return t
+}()
+
+// mayBeFinite is false for text that cannot be a finite number (every word with a letter outside a-f, x, p,
+// such as "blue", "inf" or "nan").
+func mayBeFinite(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if !finiteBytes[v[i]] {
+			return false
+		}
+	}
+	return v != ""
 }
 
 // SortClasses sorts label values numerically when all are numbers, else lexically.
