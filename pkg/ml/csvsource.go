@@ -116,7 +116,7 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 type csvInput struct {
 	uri    string
 	body   io.ReadCloser
-	csv    *csv.Reader
+	csv    *csvRecords
 	header []string
 	sample []byte // the start of the object, for the delimiter hint of an error
 	given  bool   // the delimiter was given, not detected
@@ -150,9 +150,7 @@ func openCSV(ctx context.Context, uri string, delim rune, digest io.Writer) (*cs
 		delim = detectDelimiter(in.sample)
 	}
 	in.delim = delim
-	in.csv = csv.NewReader(br)
-	in.csv.Comma = delim
-	in.csv.ReuseRecord = true
+	in.csv = newCSVRecords(br, delim)
 	header, err := in.csv.Read()
 	if err != nil {
 		_ = body.Close()

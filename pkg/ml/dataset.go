@@ -27,6 +27,7 @@ import (
 	"math"
 	"os"
 	"path"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -87,16 +88,33 @@ type Dataset interface {
 	Block(i int) (Batch, error)
 }
 
-// Writer writes an encoded split as an Arrow IPC file of record batches of BlockRows rows.
+// Writer writes an encoded split as an Arrow IPC file of record batches of BlockRows rows. A goroutine of its
+// own serialises and writes a full batch while the caller fills the next one.
 type Writer struct {
 	fw     *ipc.FileWriter
 	schema *arrow.Schema
 	dim    int
-	x      []float64
+	x      []float64 // the batch being filled
 	y      []int32
 	n      int // rows in the current batch
 	rows   int
+	full   chan batch    // to the writing goroutine
+	free   chan batch    // back from it
+	done   chan struct{} // closed when the writing goroutine ends
+	mu     sync.Mutex
+	err    error // the first failed write
+	closed bool
 }
+
+// batch is one record batch's buffers.
+type batch struct {
+	x []float64
+	y []int32
+	n int
+}
+
+// writerBatches is how many batches a Writer holds: one filled while the other is written.
+const writerBatches = 2
 
 // NewWriter starts a split file with d features on w.
 func NewWriter(w io.Writer, d int) (*Writer, error) {
@@ -108,7 +126,13 @@ func NewWriter(w io.Writer, d int) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Writer{fw: fw, schema: s, dim: d, x: make([]float64, BlockRows*d), y: make([]int32, BlockRows)}, nil
+	sw := &Writer{fw: fw, schema: s, dim: d, full: make(chan batch), free: make(chan batch, writerBatches), done: make(chan struct{})}
+	for range writerBatches - 1 {
+		sw.free <- batch{x: make([]float64, BlockRows*d), y: make([]int32, BlockRows)}
+	}
+	sw.x, sw.y = make([]float64, BlockRows*d), make([]int32, BlockRows)
+	go sw.write()
+	return sw, nil
 }
 
 // Add appends a row of class index label and returns its feature slots (Dim values) for the caller to fill
@@ -129,34 +153,70 @@ func (w *Writer) Add(label int) ([]float64, error) {
 // Rows returns the number of rows added.
 func (w *Writer) Rows() int { return w.rows }
 
-// flush writes the current batch. Its arrays are built on the Writer's own buffers (no copy): the IPC writer
-// has serialised them when Write returns.
+// flush hands the current batch to the writing goroutine and takes a free one; it fails once a write has.
 func (w *Writer) flush() error {
 	if w.n == 0 {
 		return nil
 	}
-	n, d := w.n, w.dim
+	w.full <- batch{x: w.x, y: w.y, n: w.n}
+	b := <-w.free
+	w.x, w.y, w.n = b.x, b.y, 0
+	return w.failed()
+}
+
+func (w *Writer) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// write serialises the batches it is handed, in order, and gives their buffers back. Its arrays are built on
+// the batch's own buffers (no copy): the IPC writer has written them when Write returns. After a failure it
+// keeps taking batches (and gives them back, unwritten) until full is closed.
+func (w *Writer) write() {
+	defer close(w.done)
+	for b := range w.full {
+		if w.failed() == nil {
+			if err := w.writeBatch(b); err != nil {
+				w.mu.Lock()
+				w.err = err
+				w.mu.Unlock()
+			}
+		}
+		w.free <- b
+	}
+}
+
+func (w *Writer) writeBatch(b batch) error {
+	n, d := b.n, w.dim
 	values := array.NewData(arrow.PrimitiveTypes.Float64, n*d,
-		[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Float64Traits.CastToBytes(w.x[:n*d]))}, nil, 0, 0)
+		[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Float64Traits.CastToBytes(b.x[:n*d]))}, nil, 0, 0)
 	defer values.Release()
 	listData := array.NewData(w.schema.Field(0).Type, n, []*memory.Buffer{nil}, []arrow.ArrayData{values}, 0, 0)
 	defer listData.Release()
 	features := array.NewFixedSizeListData(listData)
 	defer features.Release()
 	labelData := array.NewData(arrow.PrimitiveTypes.Int32, n,
-		[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(w.y[:n]))}, nil, 0, 0)
+		[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(b.y[:n]))}, nil, 0, 0)
 	defer labelData.Release()
 	labels := array.NewInt32Data(labelData)
 	defer labels.Release()
 	rec := array.NewRecordBatch(w.schema, []arrow.Array{features, labels}, int64(n))
 	defer rec.Release()
-	w.n = 0
 	return w.fw.Write(rec)
 }
 
-// Close writes the last batch and the file's footer; it does not close the underlying writer.
+// Close writes the last batch and the file's footer; it does not close the underlying writer. A Writer given
+// up on is closed too, to end its goroutine; a second Close does nothing.
 func (w *Writer) Close() error {
-	if err := w.flush(); err != nil {
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	_ = w.flush() // its error is the one failed() reports below
+	close(w.full)
+	<-w.done
+	if err := w.failed(); err != nil {
 		return err
 	}
 	return w.fw.Close()

@@ -499,6 +499,8 @@ func writeSplits(ctx context.Context, s *Schema, st *state, sp *os.File, used []
 		if writers[name], err = NewWriter(bufs[name], len(s.Features)); err != nil {
 			return err
 		}
+		defer writers[name].Close() // ends its goroutine on an early return
+
 	}
 	enc := newEncoder(s, st, used)
 	r, err := newSpillReader(sp)

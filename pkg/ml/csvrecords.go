@@ -1,0 +1,143 @@
+/*
+Copyright 2026 The mlpipe Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package ml
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// csvRecords reads CSV records exactly as encoding/csv's Reader does with its defaults (the first record sets
+// the number of fields, no comment character, strict quotes) and ReuseRecord. While the lines hold no quote
+// character a line is one record whose fields are its delimiter-separated pieces, and it splits them itself:
+// one scan for a quote, one string per record, one index search per field, against encoding/csv's per-field
+// copying and bookkeeping. At the first line with a quote it hands that line and the rest of the input to an
+// encoding/csv Reader, which parses quoted fields and reports their errors; line numbers in its errors count
+// from the start of the input. TestCSVRecordsMatchEncodingCSV holds the two to the same records and errors.
+type csvRecords struct {
+	br     *bufio.Reader
+	comma  byte
+	fields int // the number of fields of every record, once the first record has set it
+	line   int // lines read so far
+	rec    []string
+	long   []byte // a line longer than br's buffer
+
+	slow      *csv.Reader // the rest of the input, after the first quote
+	slowLines int         // lines read before the slow Reader took over
+}
+
+// newCSVRecords reads records with delimiter comma from br. A delimiter that is not a single byte goes to
+// encoding/csv from the start.
+func newCSVRecords(br *bufio.Reader, comma rune) *csvRecords {
+	r := &csvRecords{br: br, comma: byte(comma)}
+	if comma >= utf8.RuneSelf || comma == '"' || comma == '\r' || comma == '\n' || comma == 0 {
+		r.slow = r.newSlow(br, comma)
+	}
+	return r
+}
+
+func (r *csvRecords) newSlow(in io.Reader, comma rune) *csv.Reader {
+	c := csv.NewReader(in)
+	c.Comma = comma
+	c.FieldsPerRecord = r.fields
+	c.ReuseRecord = true
+	return c
+}
+
+// Read returns the next record; it is valid until the next Read.
+func (r *csvRecords) Read() ([]string, error) {
+	if r.slow != nil {
+		return r.readSlow()
+	}
+	for {
+		line, err := r.readLine()
+		if err != nil && (len(line) == 0 || !errors.Is(err, io.EOF)) {
+			return nil, err // io.EOF, or a read error (encoding/csv fails the record with it as well)
+		}
+		if bytes.IndexByte(line, '"') >= 0 {
+			rest := io.MultiReader(bytes.NewReader(bytes.Clone(line)), r.br)
+			r.slow, r.slowLines = r.newSlow(rest, rune(r.comma)), r.line
+			return r.readSlow()
+		}
+		r.line++
+		// The record's text: without its \n, and without one \r before it or before the end of the input (as
+		// encoding/csv normalises \r\n and drops a final \r).
+		if n := len(line); n > 0 && line[n-1] == '\n' {
+			line = line[:n-1]
+		}
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+		if len(line) == 0 {
+			continue // an empty line
+		}
+		return r.split(string(line))
+	}
+}
+
+// readLine returns the next line with its newline, whole however long it is.
+func (r *csvRecords) readLine() ([]byte, error) {
+	line, err := r.br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		r.long = append(r.long[:0], line...)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			line, err = r.br.ReadSlice('\n')
+			r.long = append(r.long, line...)
+		}
+		line = r.long
+	}
+	return line, err
+}
+
+// split cuts a record's text into its fields and checks their number.
+func (r *csvRecords) split(s string) ([]string, error) {
+	rec := r.rec[:0]
+	for {
+		i := strings.IndexByte(s, r.comma)
+		if i < 0 {
+			rec = append(rec, s)
+			break
+		}
+		rec = append(rec, s[:i])
+		s = s[i+1:]
+	}
+	r.rec = rec
+	if r.fields == 0 {
+		r.fields = len(rec)
+	} else if len(rec) != r.fields {
+		return rec, &csv.ParseError{StartLine: r.line, Line: r.line, Column: 1, Err: csv.ErrFieldCount}
+	}
+	return rec, nil
+}
+
+// readSlow reads a record with encoding/csv, its error's lines counted from the start of the input.
+func (r *csvRecords) readSlow() ([]string, error) {
+	rec, err := r.slow.Read()
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		shifted := *pe
+		shifted.StartLine += r.slowLines
+		shifted.Line += r.slowLines
+		err = &shifted
+	}
+	return rec, err
+}
