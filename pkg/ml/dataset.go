@@ -419,25 +419,6 @@ func ReadAll(d Dataset) (*mat.Dense, []int, error) {
 	return x, y, err
 }
 
-// DigestFiles is the dataset digest: "sha256:<hex>" of the train file, the test file and schema.json,
-// concatenated in that order (DatasetFiles), read as streams.
-func DigestFiles(train, test string, schema []byte) (string, error) {
-	h := sha256.New()
-	for _, p := range []string{train, test} {
-		f, err := os.Open(p)
-		if err != nil {
-			return "", err
-		}
-		_, err = io.Copy(h, f)
-		_ = f.Close()
-		if err != nil {
-			return "", err
-		}
-	}
-	h.Write(schema)
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
-}
-
 // DatasetDigest recomputes the dataset digest of the stored dataset directory uri, streaming its files. A split
 // the caller has open (opened, or nil) is read from its local file, so an s3:// split is not fetched twice.
 func DatasetDigest(ctx context.Context, uri string, opened *File) (string, error) {

@@ -25,7 +25,7 @@ limitations under the License.
 // columns: FeaturesColumn, FixedSizeList<float64>[len(Schema.Features)], not nullable, and LabelColumn, int32,
 // the row's class index into Schema.Classes. Its record batches hold BlockRows rows (the last one fewer); the
 // feature values of a batch are one row-major buffer, so a Block's X (a gonum mat.Dense) is backed by it without
-// a copy. Schema.Counts.Train and .Test are the files' row counts. The dataset digest (DigestFiles,
+// a copy. Schema.Counts.Train and .Test are the files' row counts. The dataset digest (Prepared.Digest,
 // DatasetDigest) is sha256 over TrainFile, TestFile and SchemaFile concatenated in that order (DatasetFiles).
 //
 // OpenSplit opens a split as a Dataset read block by block through io.ReaderAt: a local file in place, an

@@ -19,12 +19,14 @@ package ml
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,7 +41,7 @@ const medianSample = 1 << 17
 
 // spillReader decodes the spill file from a buffer that always holds a whole row once one is asked for.
 type spillReader struct {
-	f      *os.File
+	f      io.Reader
 	buf    []byte
 	lo, hi int // the undecoded bytes buf[lo:hi]
 	eof    bool
@@ -54,6 +56,11 @@ func newSpillReader(f *os.File) (*spillReader, error) {
 		return nil, err
 	}
 	return &spillReader{f: f, buf: make([]byte, 1<<20)}, nil
+}
+
+// reset starts reading f.
+func (r *spillReader) reset(f io.Reader) {
+	r.f, r.lo, r.hi, r.eof, r.err = f, 0, 0, false, nil
 }
 
 // row makes sure a whole row of n feature columns is buffered (or the file's rest).
@@ -208,10 +215,14 @@ func finish(ctx context.Context, cfg PrepareConfig, s *Schema, st *state, sp *os
 	}
 	s.Counts.Rows = st.kept
 	s.Counts.Train = st.kept - s.Counts.Test
-	if err := fitStatistics(ctx, s, st, sp, used, classIdx, perClass, test, cfg, log); err != nil {
+	testRows, err := decideSplit(st, classIdx, newSplitter(cfg.Seed, perClass, test))
+	if err != nil {
 		return err
 	}
-	return writeSplits(ctx, s, st, sp, used, classIdx, perClass, test, cfg, p)
+	if err := fitStatistics(ctx, s, st, sp, used, testRows, cfg, log); err != nil {
+		return err
+	}
+	return writeSplits(ctx, s, st, sp, used, classIdx, testRows, p)
 }
 
 // settleClasses sorts the classes into s, checks their number, and maps class codes to class indices.
@@ -339,60 +350,78 @@ func countDistinct(st *state, sp *os.File, cols []int) (map[int]int, error) {
 
 // fitStatistics computes, from the training split only, each numeric column's mean and standard deviation and,
 // with imputation, each column's Fill (missing values counted as their Fill in the statistics).
-func fitStatistics(ctx context.Context, s *Schema, st *state, sp *os.File, used []int, classIdx, perClass, test []int, cfg PrepareConfig, log io.Writer) error {
+func fitStatistics(ctx context.Context, s *Schema, st *state, sp *os.File, used []int, testRows testRows, cfg PrepareConfig, log io.Writer) error {
 	cs := make([]*stats, len(st.cols))
 	for _, i := range used {
 		cs[i] = &stats{codeCounts: make([]int, len(st.cols[i].texts)), sampleRandom: rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(i)))}
 	}
-	r, err := newSpillReader(sp)
+	// Each segment's statistics, merged in order; the median sample is offered every value in order.
+	sampled := make([]bool, len(st.cols))
+	for _, i := range used {
+		sampled[i] = cfg.Impute && st.cols[i].numeric && st.cols[i].full
+	}
+	newSeg := func() *segmentStats {
+		seg := &segmentStats{cols: make([]*stats, len(st.cols))}
+		for _, i := range used {
+			seg.cols[i] = &stats{codeCounts: make([]int, len(st.cols[i].texts))}
+		}
+		return seg
+	}
+	work := func(r *spillReader, first, rows int, seg *segmentStats) {
+		seg.reset()
+		for row := first; row < first+rows; row++ {
+			r.row(len(st.cols))
+			r.uvarint()
+			train := !testRows.has(row)
+			anyMissing := false
+			for i, c := range st.cols {
+				tag, payload := r.value()
+				x := seg.cols[i]
+				if x == nil {
+					continue
+				}
+				if tag == tagMissing {
+					anyMissing = true
+					x.imputed++
+					if train {
+						x.missing++
+					}
+					continue
+				}
+				if !train {
+					continue
+				}
+				var f float64
+				if tag >= tagCode {
+					x.codeCounts[tag-tagCode]++
+					f = c.numbers[tag-tagCode]
+				} else {
+					f = math.Float64frombits(payload)
+				}
+				if c.numeric {
+					x.addNumber(f)
+					if sampled[i] {
+						x.sample = append(x.sample, f)
+					}
+				}
+			}
+			if anyMissing {
+				seg.imputed++
+			}
+		}
+	}
+	err := eachSegment(ctx, st, sp, newSeg, work, func(seg *segmentStats) error {
+		s.Counts.Imputed += seg.imputed
+		for _, i := range used {
+			cs[i].merge(seg.cols[i])
+			for _, f := range seg.cols[i].sample {
+				cs[i].offer(f)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return err
-	}
-	split := newSplitter(cfg.Seed, perClass, test)
-	for row := 0; row < st.kept; row++ {
-		if row%ProgressRows == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		r.row(len(st.cols))
-		train := !split.test(classIdx[r.uvarint()])
-		anyMissing := false
-		for i, c := range st.cols {
-			tag, payload := r.value()
-			x := cs[i]
-			if x == nil {
-				continue
-			}
-			if tag == tagMissing {
-				anyMissing = true
-				x.imputed++
-				if train {
-					x.missing++
-				}
-				continue
-			}
-			if !train {
-				continue
-			}
-			var f float64
-			if tag >= tagCode {
-				x.codeCounts[tag-tagCode]++
-				f = c.numbers[tag-tagCode]
-			} else {
-				f = math.Float64frombits(payload)
-			}
-			if c.numeric {
-				x.addNumber(f)
-				if c.full && cfg.Impute {
-					x.offer(f)
-				}
-			}
-		}
-		if anyMissing {
-			s.Counts.Imputed++
-		}
-	}
-	if r.err != nil {
-		return r.err
 	}
 	var fills []string
 	for k, i := range used {
@@ -449,6 +478,22 @@ func sum(v []int) int {
 	return t
 }
 
+// segmentStats are one segment's statistics: per feature column (nil for unused ones), with the values offered
+// to the median sample in sample, and the rows with a missing value.
+type segmentStats struct {
+	cols    []*stats
+	imputed int
+}
+
+func (seg *segmentStats) reset() {
+	seg.imputed = 0
+	for _, x := range seg.cols {
+		if x != nil {
+			x.reset()
+		}
+	}
+}
+
 // medianOf is the training split's median of a numeric column (the mean of the middle two of an even count):
 // from the vocabulary's counts, else from the sample.
 func medianOf(c *column, x *stats) float64 {
@@ -483,66 +528,94 @@ func medianOf(c *column, x *stats) float64 {
 	return (at(n/2-1) + at(n/2)) / 2
 }
 
-// writeSplits encodes every kept row into the train or test split file.
-func writeSplits(ctx context.Context, s *Schema, st *state, sp *os.File, used []int, classIdx, perClass, test []int, cfg PrepareConfig, p *Prepared) error {
-	files := map[string]*os.File{}
-	writers := map[string]*Writer{}
-	bufs := map[string]*bufio.Writer{}
-	for _, name := range []string{TrainFile, TestFile} {
+// writeSplits encodes every kept row into the train or test split file: the segments are decoded and encoded
+// in parallel and written in order.
+func writeSplits(ctx context.Context, s *Schema, st *state, sp *os.File, used []int, classIdx []int, testRows testRows, p *Prepared) error {
+	names := [2]string{TrainFile, TestFile}
+	var files [2]*os.File
+	var writers [2]*Writer
+	var bufs [2]*bufio.Writer
+	d := len(s.Features)
+	for t, name := range names {
 		f, err := os.Create(p.Path(name))
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		files[name] = f
-		bufs[name] = bufio.NewWriterSize(f, 1<<20)
-		if writers[name], err = NewWriter(bufs[name], len(s.Features)); err != nil {
+		files[t] = f
+		bufs[t] = bufio.NewWriterSize(f, 1<<20)
+		var w io.Writer = bufs[t]
+		if name == TrainFile { // hashed on its Writer's goroutine as it is written (Prepared.Digest)
+			p.trainHash = sha256.New()
+			w = io.MultiWriter(bufs[t], p.trainHash)
+		}
+		if writers[t], err = NewWriter(w, d); err != nil {
 			return err
 		}
-		defer writers[name].Close() // ends its goroutine on an early return
-
+		defer writers[t].Close() // ends its goroutine on an early return
 	}
 	enc := newEncoder(s, st, used)
-	r, err := newSpillReader(sp)
+	work := func(r *spillReader, first, rows int, seg *encodedSegment) {
+		tags, payloads := seg.tags, seg.payloads
+		for t := range seg.x {
+			seg.x[t], seg.y[t] = seg.x[t][:0], seg.y[t][:0]
+		}
+		for row := first; row < first+rows; row++ {
+			r.row(len(st.cols))
+			class := classIdx[r.uvarint()]
+			for i := range st.cols {
+				tags[i], payloads[i] = r.value()
+			}
+			if r.err != nil {
+				return
+			}
+			t := 0
+			if testRows.has(row) {
+				t = 1
+			}
+			seg.y[t] = append(seg.y[t], int32(class))
+			n := len(seg.x[t])
+			seg.x[t] = slices.Grow(seg.x[t], d)[:n+d]
+			enc.encode(tags, payloads, seg.x[t][n:])
+		}
+	}
+	newSeg := func() *encodedSegment {
+		return &encodedSegment{tags: make([]uint64, len(st.cols)), payloads: make([]uint64, len(st.cols))}
+	}
+	err := eachSegment(ctx, st, sp, newSeg, work, func(seg *encodedSegment) error {
+		for t, w := range writers {
+			for k, class := range seg.y[t] {
+				dst, err := w.Add(int(class))
+				if err != nil {
+					return fmt.Errorf("error writing %s: %w", names[t], err)
+				}
+				copy(dst, seg.x[t][k*d:(k+1)*d])
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	split := newSplitter(cfg.Seed, perClass, test)
-	tags, payloads := make([]uint64, len(st.cols)), make([]uint64, len(st.cols))
-	for row := 0; row < st.kept; row++ {
-		if row%ProgressRows == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		r.row(len(st.cols))
-		class := classIdx[r.uvarint()]
-		name := TrainFile
-		if split.test(class) {
-			name = TestFile
-		}
-		for i := range st.cols {
-			tags[i], payloads[i] = r.value()
-		}
-		if r.err != nil {
-			return r.err
-		}
-		dst, err := writers[name].Add(class)
-		if err != nil {
-			return err
-		}
-		enc.encode(tags, payloads, dst)
-	}
-	for _, name := range []string{TrainFile, TestFile} {
-		if err := writers[name].Close(); err != nil {
+	for t, name := range names {
+		if err := writers[t].Close(); err != nil {
 			return fmt.Errorf("error writing %s: %w", name, err)
 		}
-		if err := bufs[name].Flush(); err != nil {
+		if err := bufs[t].Flush(); err != nil {
 			return fmt.Errorf("error writing %s: %w", name, err)
 		}
-		if err := files[name].Close(); err != nil {
+		if err := files[t].Close(); err != nil {
 			return fmt.Errorf("error writing %s: %w", name, err)
 		}
 	}
 	return nil
+}
+
+// encodedSegment is one segment's rows encoded: [0] for the train split, [1] for the test split.
+type encodedSegment struct {
+	x              [2][]float64
+	y              [2][]int32
+	tags, payloads []uint64
 }
 
 // encoder turns spilled values into encoded features, with the schema's columns.

@@ -20,6 +20,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -32,6 +33,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/cespare/xxhash/v2"
 
@@ -81,6 +83,25 @@ type Prepared struct {
 	DedupBytes int
 	// Delimiter is the delimiter the input was read with.
 	Delimiter rune
+	// trainHash is the sha256 of TrainFile, taken as it was written.
+	trainHash hash.Hash
+}
+
+// Digest is the dataset digest: "sha256:<hex>" of the train file, the test file and schema.json, concatenated
+// in that order (DatasetFiles), as DatasetDigest recomputes it from a stored dataset. The train file was hashed
+// while it was written; the test file is read here. Digest is called once.
+func (p *Prepared) Digest(schema []byte) (string, error) {
+	f, err := os.Open(p.Path(TestFile))
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := p.trainHash
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	h.Write(schema)
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // Remove deletes the split files.
@@ -198,7 +219,7 @@ func prepare(ctx context.Context, cfg PrepareConfig, p *Prepared, log io.Writer)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = sp.Close(); _ = os.Remove(spillPath) }()
+	defer func() { _ = sp.Close(); _ = os.Remove(spillPath); _ = os.Remove(spillPath + ".labels") }()
 	r := &reader{cfg: cfg, inputs: uris, first: first, digest: digest, keep: keep, header: header}
 	st, err := r.firstPass(ctx, sp, slices.Index(keepNames(header, keep), cfg.Label), s)
 	if err != nil {
@@ -276,7 +297,15 @@ type state struct {
 	classes  *classes
 	seen     *rowSet
 	kept     int
+	// segments[i] is the spill file offset of kept row i·segmentRows: the later passes decode segments in
+	// parallel.
+	segments []int64
+	spilled  int64  // the spill file's size
+	labels   string // the path of the labels file: each kept row's class code, a uvarint each
 }
+
+// segmentRows is the number of spilled rows in a segment.
+const segmentRows = 4096
 
 // produce reads every input's records into chunks sent, in order, on out; each chunk is parsed by a worker
 // before its done channel closes.
@@ -363,8 +392,11 @@ func parse(c *chunk, nk int) {
 	for i := 0; i < c.rows; i++ {
 		key = key[:0]
 		for j := i * nk; j < (i+1)*nk; j++ {
-			v := strings.TrimSpace(c.fields[j])
-			c.fields[j] = v
+			v := c.fields[j]
+			if n := len(v); n > 0 && (v[0] <= ' ' || v[0] >= utf8.RuneSelf || v[n-1] <= ' ' || v[n-1] >= utf8.RuneSelf) {
+				v = strings.TrimSpace(v) // only a field starting or ending with a space (or a non-ASCII rune) can trim
+				c.fields[j] = v
+			}
 			c.miss[j] = IsMissing(v)
 			if !c.miss[j] {
 				if c.nums[j], c.isNum[j] = parseDecimal(v); !c.isNum[j] {
@@ -421,7 +453,14 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 		}
 	}
 	w := bufio.NewWriterSize(sp, 1<<20)
-	var buf []byte
+	st.labels = sp.Name() + ".labels"
+	lf, err := os.Create(st.labels)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = lf.Close() }()
+	lw := bufio.NewWriterSize(lf, 64<<10)
+	var buf, label []byte
 	impute := r.cfg.Impute
 	for c := range out {
 		<-c.done
@@ -443,8 +482,12 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 				s.Counts.DroppedDuplicates++
 				continue
 			}
+			if st.kept%segmentRows == 0 {
+				st.segments = append(st.segments, st.spilled)
+			}
 			st.kept++
-			buf = binary.AppendUvarint(buf[:0], uint64(st.classes.add(row[labelIdx], r.cfg.MaxClasses)))
+			code := uint64(st.classes.add(row[labelIdx], r.cfg.MaxClasses))
+			buf = binary.AppendUvarint(buf[:0], code)
 			f := 0
 			for k, v := range row {
 				if k == labelIdx {
@@ -454,6 +497,11 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 				f++
 			}
 			if _, err := w.Write(buf); err != nil {
+				return nil, err
+			}
+			st.spilled += int64(len(buf))
+			label = binary.AppendUvarint(label[:0], code)
+			if _, err := lw.Write(label); err != nil {
 				return nil, err
 			}
 		}
@@ -469,6 +517,12 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 		return nil, fmt.Errorf("%s has a header but no data rows", r.inputs[0])
 	}
 	if err := w.Flush(); err != nil {
+		return nil, fmt.Errorf("error writing the spill file: %w", err)
+	}
+	if err := lw.Flush(); err != nil {
+		return nil, fmt.Errorf("error writing the spill file: %w", err)
+	}
+	if err := lf.Close(); err != nil {
 		return nil, fmt.Errorf("error writing the spill file: %w", err)
 	}
 	return st, nil

@@ -143,7 +143,7 @@ func Preprocess(ctx context.Context, o *PreprocessOptions, log io.Writer) (*Prep
 	if err != nil {
 		return nil, err
 	}
-	digest, err := ml.DigestFiles(prep.Path(ml.TrainFile), prep.Path(ml.TestFile), schemaData)
+	digest, err := prep.Digest(schemaData)
 	if err != nil {
 		return nil, err
 	}
