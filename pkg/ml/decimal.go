@@ -16,8 +16,11 @@ limitations under the License.
 
 package ml
 
+// decimalScales is the number of scales a decimal can have (0 to 22 digits after the point).
+const decimalScales = 23
+
 // pow10 are the powers of ten a float64 holds exactly.
-var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+var pow10 = [decimalScales]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
 	1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 // parseDecimal parses the common shape of a CSV number, [+-]digits[.digits] with at most 15 significant
@@ -25,6 +28,27 @@ var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 // up to 10²², both exact in a float64, so their quotient is the correctly rounded value. ok is false for any
 // other text, which ParseNumber then decides.
 func parseDecimal(s string) (f float64, ok bool) {
+	d, ok := parseDecimalParts(s)
+	return d.value(), ok
+}
+
+// decimal is a number of parseDecimal's shape as its parts: value() = ±mant / 10^scale.
+type decimal struct {
+	mant  uint64 // below 10^15
+	scale uint8  // at most 22
+	neg   bool
+}
+
+func (d decimal) value() float64 {
+	f := float64(d.mant) / pow10[d.scale]
+	if d.neg {
+		f = -f
+	}
+	return f
+}
+
+// parseDecimalParts parses what parseDecimal takes into its parts.
+func parseDecimalParts(s string) (d decimal, ok bool) {
 	i, neg := 0, false
 	if i < len(s) && (s[i] == '-' || s[i] == '+') {
 		neg = s[i] == '-'
@@ -45,7 +69,7 @@ func parseDecimal(s string) (f float64, ok bool) {
 			}
 			digits++
 			if digits > 15 {
-				return 0, false
+				return decimal{}, false
 			}
 			mant = mant*10 + uint64(c-'0')
 			if dot {
@@ -54,15 +78,11 @@ func parseDecimal(s string) (f float64, ok bool) {
 		case c == '.' && !dot:
 			dot = true
 		default:
-			return 0, false
+			return decimal{}, false
 		}
 	}
 	if i == start || i == start+1 && dot || scale > 22 {
-		return 0, false
+		return decimal{}, false
 	}
-	f = float64(mant) / pow10[scale]
-	if neg {
-		f = -f
-	}
-	return f, true
+	return decimal{mant: mant, scale: uint8(scale), neg: neg}, true
 }

@@ -100,9 +100,14 @@ func (r *spillReader) uvarint() uint64 {
 	return v
 }
 
-// value reads one field: its tag and, for tagNumber and tagText, its 8-byte payload.
+// value reads one field: its tag and, for tagNumber and tagText, its 8-byte payload; a decimal comes back as
+// tagNumber with its float64's bits.
 func (r *spillReader) value() (tag uint64, payload uint64) {
 	tag = r.uvarint()
+	if tag >= tagDecimal && tag < tagCode { // a decimal reads as the number it is
+		d := decimal{mant: r.uvarint(), scale: uint8((tag - tagDecimal) / 2), neg: (tag-tagDecimal)%2 == 1}
+		return tagNumber, math.Float64bits(d.value())
+	}
 	if tag == tagNumber || tag == tagText {
 		if r.hi-r.lo < 8 {
 			r.fail(io.ErrUnexpectedEOF)

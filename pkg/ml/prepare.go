@@ -126,13 +126,26 @@ func Prepare(ctx context.Context, cfg PrepareConfig, log io.Writer) (*Prepared, 
 	return p, nil
 }
 
-// Value tags of the spill file: each field is a uvarint tag, a number or hash after tagNumber and tagText.
+// Value tags of the spill file: each field is a uvarint tag, a number or hash after tagNumber and tagText, a
+// mantissa after a decimal tag.
 const (
 	tagMissing = 0 // a missing value
 	tagNumber  = 1 // + 8 bytes: float64 of a value outside the column's vocabulary
 	tagText    = 2 // + 8 bytes: xxhash of a non-number outside the column's vocabulary
-	tagCode    = 3 // tagCode+i: the column's vocabulary entry i
+	tagDecimal = 3 // tagDecimal + 2·scale + sign, + uvarint mantissa: a decimal outside the vocabulary (4 bytes
+	// for a number such as 54.4809 instead of 9)
+	tagCode   = tagDecimal + 2*decimalScales // tagCode+i: the column's vocabulary entry i
+	noDecimal = 0xff                         // the scale of a decimal parseDecimal did not take
 )
+
+// decimalTag is the tag of decimal d.
+func decimalTag(d decimal) byte {
+	t := tagDecimal + 2*d.scale
+	if d.neg {
+		t++
+	}
+	return t
+}
 
 // column is what the first pass learns about a feature column.
 type column struct {
@@ -161,7 +174,8 @@ type chunk struct {
 	fields []string  // rows × kept columns, trimmed
 	nums   []float64 // the same, parsed where a number
 	isNum  []bool
-	miss   []bool // the field is missing (IsMissing)
+	dec    []decimal // the same as parts, where parseDecimal took it (else scale is noDecimal)
+	miss   []bool    // the field is missing (IsMissing)
 	hashes []uint64
 	rows   int
 	err    error
@@ -386,6 +400,7 @@ func (r *reader) produce(ctx context.Context, out chan<- *chunk, work chan<- *ch
 func parse(c *chunk, nk int) {
 	c.nums = grow(c.nums, len(c.fields))
 	c.isNum = grow(c.isNum, len(c.fields))
+	c.dec = grow(c.dec, len(c.fields))
 	c.miss = grow(c.miss, len(c.fields))
 	c.hashes = grow(c.hashes, c.rows)
 	var key []byte
@@ -399,8 +414,12 @@ func parse(c *chunk, nk int) {
 			}
 			c.miss[j] = IsMissing(v)
 			if !c.miss[j] {
-				if c.nums[j], c.isNum[j] = parseDecimal(v); !c.isNum[j] {
+				var d decimal
+				if d, c.isNum[j] = parseDecimalParts(v); c.isNum[j] {
+					c.nums[j], c.dec[j] = d.value(), d
+				} else {
 					c.nums[j], c.isNum[j] = ParseNumber(v)
+					c.dec[j] = decimal{scale: noDecimal}
 				}
 			}
 			key = append(append(key, v...), 0)
@@ -493,7 +512,7 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 				if k == labelIdx {
 					continue
 				}
-				buf = st.cols[f].add(buf, v, miss[k], c.nums[i*nk+k], c.isNum[i*nk+k], r.cfg.MaxCategories)
+				buf = st.cols[f].add(buf, v, miss[k], c.nums[i*nk+k], c.isNum[i*nk+k], c.dec[i*nk+k], r.cfg.MaxCategories)
 				f++
 			}
 			if _, err := w.Write(buf); err != nil {
@@ -531,7 +550,7 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 func (r *reader) bytesRead() int64 { return r.digest.n.Load() }
 
 // add records a present or missing value of the column and appends its spill encoding to buf.
-func (c *column) add(buf []byte, v string, missing bool, num float64, isNum bool, maxCategories int) []byte {
+func (c *column) add(buf []byte, v string, missing bool, num float64, isNum bool, dec decimal, maxCategories int) []byte {
 	if missing {
 		return append(buf, tagMissing)
 	}
@@ -552,6 +571,10 @@ func (c *column) add(buf []byte, v string, missing bool, num float64, isNum bool
 			return binary.AppendUvarint(buf, uint64(tagCode+code))
 		}
 		c.full = true
+	}
+	if isNum && dec.scale != noDecimal {
+		buf = append(buf, decimalTag(dec))
+		return binary.AppendUvarint(buf, dec.mant)
 	}
 	if isNum {
 		buf = append(buf, tagNumber)
