@@ -20,11 +20,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -346,5 +349,112 @@ func TestCheckedReader(t *testing.T) {
 	_, err = prepareCSV(t, PrepareConfig{Data: writeCSV(t, "x,y\n1,é\n2,ü\n3,é\n4,ü\n"), Label: "y", TestFraction: 0.5})
 	if err != nil {
 		t.Errorf("UTF-8 text: %v", err)
+	}
+}
+
+// segmentedCSV is a CSV of n rows spanning several spill segments: a unique id, a numeric column with missing
+// values and many distinct values (the median sample's case under --missing=impute), a categorical column and
+// the label.
+func segmentedCSV(n int) string {
+	var b strings.Builder
+	b.WriteString("id,v,c,y\n")
+	for i := 0; i < n; i++ {
+		v := fmt.Sprintf("%.3f", math.Sin(float64(i))*1000+float64(i%7))
+		if i%97 == 0 {
+			v = ""
+		}
+		fmt.Fprintf(&b, "%d,%s,%s,%s\n", i, v, []string{"red", "green", "blue"}[i%3], []string{"a", "b", "c", "d"}[i*i%4])
+	}
+	return b.String()
+}
+
+// TestPrepareSameOnAnyCores: the passes over the spill run on every core, and the dataset (files, schema and
+// digest) is the same byte for byte with one core, two or three.
+func TestPrepareSameOnAnyCores(t *testing.T) {
+	data := writeCSV(t, segmentedCSV(5*segmentRows+123))
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	var want string
+	for _, procs := range []int{1, 2, 3} {
+		runtime.GOMAXPROCS(procs)
+		p, err := prepareCSV(t, PrepareConfig{Data: data, Label: "y", Seed: 3, Impute: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		schema, err := json.Marshal(p.Schema)
+		if err != nil {
+			t.Fatal(err)
+		}
+		digest, err := p.Digest(schema)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := digest + "\n" + string(schema)
+		if procs == 1 {
+			want = got
+		} else if got != want {
+			t.Errorf("GOMAXPROCS=%d made another dataset:\n%s\nwant\n%s", procs, got, want)
+		}
+	}
+}
+
+// TestPrepareStatisticsAcrossSegments: the training statistics merged from segments equal a direct two-pass
+// computation over the training rows, found by their ids in the train split.
+func TestPrepareStatisticsAcrossSegments(t *testing.T) {
+	n := 4*segmentRows + 777
+	data := writeCSV(t, segmentedCSV(n))
+	p, err := prepareCSV(t, PrepareConfig{Data: data, Label: "y", Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := func(name string) *Column {
+		for i := range p.Schema.Columns {
+			if p.Schema.Columns[i].Name == name {
+				return &p.Schema.Columns[i]
+			}
+		}
+		t.Fatalf("no column %q", name)
+		return nil
+	}
+	id, v := col("id"), col("v")
+	f, err := OpenFile(p.Path(TrainFile), TrainFile, p.Schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var ids, vs []float64
+	if err := Each(f, func(b Batch) error {
+		for r := range b.Y {
+			raw := b.X.At(r, 0)*id.Std + id.Mean
+			i := math.Round(raw)
+			if math.Abs(raw-i) > 1e-6 {
+				return fmt.Errorf("train row %d decodes to id %v, not a whole number", len(ids), raw)
+			}
+			ids = append(ids, i)
+			x, _ := strconv.ParseFloat(fmt.Sprintf("%.3f", math.Sin(i)*1000+float64(int(i)%7)), 64)
+			vs = append(vs, x)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != p.Schema.Counts.Train {
+		t.Fatalf("%d train rows, schema says %d", len(ids), p.Schema.Counts.Train)
+	}
+	for _, c := range []struct {
+		col  *Column
+		vals []float64
+	}{{id, ids}, {v, vs}} {
+		var mean, ss float64
+		for _, x := range c.vals {
+			mean += x
+		}
+		mean /= float64(len(c.vals))
+		for _, x := range c.vals {
+			ss += (x - mean) * (x - mean)
+		}
+		std := math.Sqrt(ss / float64(len(c.vals)))
+		if math.Abs(c.col.Mean-mean) > 1e-9*math.Max(1, math.Abs(mean)) || math.Abs(c.col.Std-std) > 1e-9*std {
+			t.Errorf("column %s: mean %v std %v, direct %v %v", c.col.Name, c.col.Mean, c.col.Std, mean, std)
+		}
 	}
 }
