@@ -471,7 +471,8 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 			st.cols = append(st.cols, &column{name: name, codes: map[string]uint32{}, numeric: true})
 		}
 	}
-	w := bufio.NewWriterSize(sp, 1<<20)
+	w := newAsyncWriter(sp)
+	defer w.Flush() // ends its goroutine on an early return
 	st.labels = sp.Name() + ".labels"
 	lf, err := os.Create(st.labels)
 	if err != nil {
@@ -486,6 +487,7 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 		if c.err != nil {
 			return nil, c.err
 		}
+		st.seen.touch(c.hashes[:c.rows])
 		for i := 0; i < c.rows; i++ {
 			s.Counts.Input++
 			if r.cfg.Progress != nil && s.Counts.Input%ProgressRows == 0 {

@@ -23,6 +23,7 @@ type rowSet struct {
 	slots  []uint64
 	mapped bool // slots are mapped outside the heap (allocSlots)
 	n      int
+	sink   uint64 // what touch read, kept so that its loads are not optimised away
 }
 
 func newRowSet() *rowSet {
@@ -56,6 +57,17 @@ func (s *rowSet) add(h uint64) bool {
 			return false
 		}
 	}
+}
+
+// touch reads the first slot each of the hashes probes, so that the adds that follow find them in the cache:
+// these loads are independent and overlap, where one add waits for the last.
+func (s *rowSet) touch(hashes []uint64) {
+	mask := uint64(len(s.slots) - 1)
+	var x uint64
+	for _, h := range hashes {
+		x += s.slots[mix(max(h, 1))&mask]
+	}
+	s.sink += x
 }
 
 func (s *rowSet) grow() {

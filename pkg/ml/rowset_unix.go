@@ -19,6 +19,7 @@ limitations under the License.
 package ml
 
 import (
+	"runtime"
 	"syscall"
 	"unsafe"
 )
@@ -31,8 +32,18 @@ func allocSlots(n int) (slots []uint64, mapped bool) {
 	if err != nil {
 		return make([]uint64, n), false
 	}
+	if runtime.GOOS == "linux" && len(b) >= hugePage {
+		// Probes land anywhere in the table: on 2 MiB pages (where the kernel's transparent huge pages are
+		// "madvise", as is common) they cost far fewer TLB misses and page faults. Advice only: no error.
+		_ = syscall.Madvise(b, madvHugepage)
+	}
 	return unsafe.Slice((*uint64)(unsafe.Pointer(&b[0])), n), true
 }
+
+const (
+	hugePage     = 2 << 20
+	madvHugepage = 14 // MADV_HUGEPAGE on Linux
+)
 
 // freeSlots releases slots from allocSlots.
 func freeSlots(s []uint64, mapped bool) {
