@@ -34,16 +34,16 @@ const asyncBuffer = 1 << 20
 func newAsyncWriter(w io.Writer) *asyncWriter {
 	a := &asyncWriter{buf: make([]byte, 0, asyncBuffer), full: make(chan []byte), free: make(chan []byte, 1), done: make(chan error, 1)}
 	a.free <- make([]byte, 0, asyncBuffer)
-	go func() {
+	go func(full <-chan []byte) { // the channel is passed: Flush clears a.full
 		var err error
-		for b := range a.full {
+		for b := range full {
 			if err == nil {
 				_, err = w.Write(b)
 			}
 			a.free <- b[:0]
 		}
 		a.done <- err
-	}()
+	}(a.full)
 	return a
 }
 

@@ -53,3 +53,14 @@ func TestAsyncWriter(t *testing.T) {
 type failingWriter struct{ err error }
 
 func (f failingWriter) Write([]byte) (int, error) { return 0, f.err }
+
+// TestAsyncWriterFlushAtOnce: a Flush right after the start, with nothing written, returns (the writing
+// goroutine may not have started yet).
+func TestAsyncWriterFlushAtOnce(t *testing.T) {
+	for i := 0; i < 1000; i++ {
+		var b strings.Builder
+		if err := newAsyncWriter(&b).Flush(); err != nil || b.Len() != 0 {
+			t.Fatalf("Flush: %v, %d bytes", err, b.Len())
+		}
+	}
+}
