@@ -160,10 +160,10 @@ func TestBuildIdentity(t *testing.T) {
 		info *debug.BuildInfo
 		want string
 	}{
-		{"clean revision", info("vcs.revision", "abc", "vcs.modified", "false"), "mlpipe vcs.revision=abc steps-format=1"},
-		{"modified tree", info("vcs.revision", "abc", "vcs.modified", "true"), "binary go-build-id:b1 vcs.revision=abc+modified steps-format=1"},
-		{"no vcs", info(), "binary go-build-id:b1 steps-format=1"},
-		{"no build info", nil, "binary go-build-id:b1 steps-format=1"},
+		{"clean revision", info("vcs.revision", "abc", "vcs.modified", "false"), "mlpipe vcs.revision=abc steps-format=2"},
+		{"modified tree", info("vcs.revision", "abc", "vcs.modified", "true"), "binary go-build-id:b1 vcs.revision=abc+modified steps-format=2"},
+		{"no vcs", info(), "binary go-build-id:b1 steps-format=2"},
+		{"no build info", nil, "binary go-build-id:b1 steps-format=2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,7 +27,7 @@ import (
 
 // StepsFormat is the version of the built-in steps' inputs and outputs: bump it when a step's output for the
 // same inputs changes without a new commit being the only sign (it is part of every built-in step's identity).
-const StepsFormat = "1"
+const StepsFormat = "2" // 2: float32 features in the Arrow splits
 
 var (
 	selfOnce sync.Once

@@ -53,7 +53,7 @@ var DatasetFiles = []string{TrainFile, TestFile, SchemaFile}
 
 // Column names of a split file.
 const (
-	// FeaturesColumn holds each row's encoded features: FixedSizeList<float64>[len(Schema.Features)].
+	// FeaturesColumn holds each row's encoded features: FixedSizeList<float32>[len(Schema.Features)].
 	FeaturesColumn = "features"
 	// LabelColumn holds each row's class index into Schema.Classes: int32.
 	LabelColumn = "label"
@@ -67,7 +67,7 @@ const BlockRows = 8192
 // splitSchema is the Arrow schema of a split with d features.
 func splitSchema(d int) *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{
-		{Name: FeaturesColumn, Type: arrow.FixedSizeListOfNonNullable(int32(d), arrow.PrimitiveTypes.Float64)},
+		{Name: FeaturesColumn, Type: arrow.FixedSizeListOfNonNullable(int32(d), arrow.PrimitiveTypes.Float32)},
 		{Name: LabelColumn, Type: arrow.PrimitiveTypes.Int32},
 	}, nil)
 }
@@ -94,7 +94,7 @@ type Writer struct {
 	fw     *ipc.FileWriter
 	schema *arrow.Schema
 	dim    int
-	x      []float64 // the batch being filled
+	x      []float32 // the batch being filled
 	y      []int32
 	n      int // rows in the current batch
 	rows   int
@@ -108,7 +108,7 @@ type Writer struct {
 
 // batch is one record batch's buffers.
 type batch struct {
-	x []float64
+	x []float32
 	y []int32
 	n int
 }
@@ -128,16 +128,16 @@ func NewWriter(w io.Writer, d int) (*Writer, error) {
 	}
 	sw := &Writer{fw: fw, schema: s, dim: d, full: make(chan batch), free: make(chan batch, writerBatches), done: make(chan struct{})}
 	for range writerBatches - 1 {
-		sw.free <- batch{x: make([]float64, BlockRows*d), y: make([]int32, BlockRows)}
+		sw.free <- batch{x: make([]float32, BlockRows*d), y: make([]int32, BlockRows)}
 	}
-	sw.x, sw.y = make([]float64, BlockRows*d), make([]int32, BlockRows)
+	sw.x, sw.y = make([]float32, BlockRows*d), make([]int32, BlockRows)
 	go sw.write()
 	return sw, nil
 }
 
 // Add appends a row of class index label and returns its feature slots (Dim values) for the caller to fill
 // before the next Add or Close.
-func (w *Writer) Add(label int) ([]float64, error) {
+func (w *Writer) Add(label int) ([]float32, error) {
 	if w.n == BlockRows {
 		if err := w.flush(); err != nil {
 			return nil, err
@@ -189,8 +189,8 @@ func (w *Writer) write() {
 
 func (w *Writer) writeBatch(b batch) error {
 	n, d := b.n, w.dim
-	values := array.NewData(arrow.PrimitiveTypes.Float64, n*d,
-		[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Float64Traits.CastToBytes(b.x[:n*d]))}, nil, 0, 0)
+	values := array.NewData(arrow.PrimitiveTypes.Float32, n*d,
+		[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Float32Traits.CastToBytes(b.x[:n*d]))}, nil, 0, 0)
 	defer values.Release()
 	listData := array.NewData(w.schema.Field(0).Type, n, []*memory.Buffer{nil}, []arrow.ArrayData{values}, 0, 0)
 	defer listData.Release()
@@ -230,7 +230,8 @@ type File struct {
 	r       *ipc.FileReader
 	dim     int
 	classes int
-	rows    int // from schema.json; every block but the last holds BlockRows rows
+	rows    int       // from schema.json; every block but the last holds BlockRows rows
+	x       []float64 // the current block's features, widened from the file's float32
 	y       []int
 }
 
@@ -296,7 +297,8 @@ func (d *File) Classes() int { return d.classes }
 // NumBlocks implements Dataset.
 func (d *File) NumBlocks() int { return d.r.NumRecords() }
 
-// Block implements Dataset: X is backed by the record batch's values buffer, not a copy.
+// Block implements Dataset: X holds the record batch's float32 values widened to float64 (in a buffer the File
+// reuses for every block).
 func (d *File) Block(i int) (Batch, error) {
 	rec, err := d.r.RecordBatch(i)
 	if err != nil {
@@ -311,11 +313,11 @@ func (d *File) Block(i int) (Batch, error) {
 	if !ok || !ok2 || features.NullN() > 0 || labels.NullN() > 0 {
 		return Batch{}, fmt.Errorf("%s block %d: features or labels have nulls or the wrong type", d.name, i)
 	}
-	values, ok := features.ListValues().(*array.Float64)
+	values, ok := features.ListValues().(*array.Float32)
 	if !ok {
-		return Batch{}, fmt.Errorf("%s block %d: features are not float64", d.name, i)
+		return Batch{}, fmt.Errorf("%s block %d: features are not float32", d.name, i)
 	}
-	vals := values.Float64Values()
+	vals := values.Float32Values()
 	off := features.Offset() * d.dim
 	if len(vals) < off+n*d.dim {
 		return Batch{}, fmt.Errorf("%s block %d: %d feature values for %d rows of %d features", d.name, i, len(vals)-off, n, d.dim)
@@ -330,7 +332,14 @@ func (d *File) Block(i int) (Batch, error) {
 		}
 		y[r] = int(c)
 	}
-	return Batch{X: mat.NewDense(n, d.dim, vals[off:off+n*d.dim]), Y: y}, nil
+	if cap(d.x) < n*d.dim {
+		d.x = make([]float64, n*d.dim)
+	}
+	x := d.x[:n*d.dim]
+	for k, v := range vals[off : off+n*d.dim] {
+		x[k] = float64(v)
+	}
+	return Batch{X: mat.NewDense(n, d.dim, x), Y: y}, nil
 }
 
 // Close closes the file (and removes a downloaded copy).

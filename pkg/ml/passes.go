@@ -618,7 +618,7 @@ func writeSplits(ctx context.Context, s *Schema, st *state, sp *os.File, used []
 
 // encodedSegment is one segment's rows encoded: [0] for the train split, [1] for the test split.
 type encodedSegment struct {
-	x              [2][]float64
+	x              [2][]float32
 	y              [2][]int32
 	tags, payloads []uint64
 }
@@ -662,7 +662,7 @@ func newEncoder(s *Schema, st *state, used []int) *encoder {
 
 // encode writes the features of one row's spilled values into dst. A missing value was refused or filled
 // before: with --missing=drop no kept row has one, with impute every column has a Fill.
-func (e *encoder) encode(tags, payloads []uint64, dst []float64) {
+func (e *encoder) encode(tags, payloads []uint64, dst []float32) {
 	for _, c := range e.cols {
 		tag, payload := tags[c.src], payloads[c.src]
 		if c.onehot != nil {
@@ -682,7 +682,7 @@ func (e *encoder) encode(tags, payloads []uint64, dst []float64) {
 		case tag == tagNumber:
 			f = math.Float64frombits(payload)
 		}
-		dst[c.offset] = c.col.Standardise(f)
+		dst[c.offset] = float32(c.col.Standardise(f))
 	}
 }
 

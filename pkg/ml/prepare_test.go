@@ -54,7 +54,7 @@ func TestWriterRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		x[0], x[1], x[2] = float64(i), -float64(i)/2, 7
+		x[0], x[1], x[2] = float32(i), -float32(i)/2, 7
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -255,10 +255,12 @@ func TestPrepareTypeContradiction(t *testing.T) {
 	defer f.Close()
 	if err := Each(f, func(bt Batch) error {
 		for r := range bt.Y {
-			v := bt.X.At(r, 4)*wide.Std + wide.Mean // feature 4: late's 4 categories come first
-			if math.Abs(v-math.Round(math.Sqrt(math.Round(v)))*math.Round(math.Sqrt(math.Round(v)))) > 1e-6 {
+			// Feature 4 (late's 4 categories come first), stored as float32: within 0.01 of the whole square.
+			v := bt.X.At(r, 4)*wide.Std + wide.Mean
+			if math.Abs(v-math.Round(math.Sqrt(math.Round(v)))*math.Round(math.Sqrt(math.Round(v)))) > 0.01 {
 				return fmt.Errorf("train row %d: wide %v is not a square", r, v)
 			}
+			v = math.Round(v)
 			sum += v
 			sq += v * v
 			n++
@@ -424,9 +426,9 @@ func TestPrepareStatisticsAcrossSegments(t *testing.T) {
 	var ids, vs []float64
 	if err := Each(f, func(b Batch) error {
 		for r := range b.Y {
-			raw := b.X.At(r, 0)*id.Std + id.Mean
+			raw := b.X.At(r, 0)*id.Std + id.Mean // stored as float32: within 0.01 of the whole id
 			i := math.Round(raw)
-			if math.Abs(raw-i) > 1e-6 {
+			if math.Abs(raw-i) > 0.01 {
 				return fmt.Errorf("train row %d decodes to id %v, not a whole number", len(ids), raw)
 			}
 			ids = append(ids, i)

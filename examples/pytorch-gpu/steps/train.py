@@ -15,7 +15,7 @@ hidden = int(os.environ["HIDDEN_UNITS"])
 torch.manual_seed(int(os.environ["SEED"]))
 device = "cuda" if torch.cuda.is_available() else "cpu"
 
-# An Arrow IPC file: `features` (fixed-size list of float64 per row) and `label` (class index into schema.json).
+# An Arrow IPC file: `features` (fixed-size list of float32 per row) and `label` (class index into schema.json).
 train = pa.ipc.open_file(os.path.join(dataset, "train.arrow")).read_all()
 features = train.column("features").combine_chunks()
 y = torch.tensor(train.column("label").to_numpy(), dtype=torch.long, device=device)
