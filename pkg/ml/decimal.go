@@ -23,15 +23,6 @@ const decimalScales = 23
 var pow10 = [decimalScales]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
 	1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
-// parseDecimal parses the common shape of a CSV number, [+-]digits[.digits] with at most 15 significant
-// digits, exactly as strconv.ParseFloat does: the digits make an integer below 2⁵³ and the scale a power of ten
-// up to 10²², both exact in a float64, so their quotient is the correctly rounded value. ok is false for any
-// other text, which ParseNumber then decides.
-func parseDecimal(s string) (f float64, ok bool) {
-	d, ok := parseDecimalParts(s)
-	return d.value(), ok
-}
-
 // decimal is a number of parseDecimal's shape as its parts: value() = ±mant / 10^scale.
 type decimal struct {
 	mant  uint64 // below 10^15
@@ -47,8 +38,11 @@ func (d decimal) value() float64 {
 	return f
 }
 
-// parseDecimalParts parses what parseDecimal takes into its parts.
-func parseDecimalParts(s string) (d decimal, ok bool) {
+// parseDecimal parses the common shape of a CSV number, [+-]digits[.digits] with at most 15 significant
+// digits, exactly as strconv.ParseFloat does: the digits make an integer below 2⁵³ and the scale a power of ten
+// up to 10²², both exact in a float64, so their quotient is the correctly rounded value (d.value()). ok is false for any
+// other text, which ParseNumber then decides.
+func parseDecimal(s string) (d decimal, ok bool) {
 	i, neg := 0, false
 	if i < len(s) && (s[i] == '-' || s[i] == '+') {
 		neg = s[i] == '-'

@@ -32,7 +32,8 @@ func TestParseDecimal(t *testing.T) {
 		texts = append(texts, strconv.FormatFloat(rng.NormFloat64()*1000, 'f', rng.IntN(9), 64))
 	}
 	for _, s := range texts {
-		got, ok := parseDecimal(s)
+		d, ok := parseDecimal(s)
+		got := d.value()
 		want, err := strconv.ParseFloat(s, 64)
 		if !ok || err != nil || got != want {
 			t.Fatalf("parseDecimal(%q) = %v, %v; ParseFloat %v, %v", s, got, ok, want, err)

@@ -415,7 +415,7 @@ func parse(c *chunk, nk int) {
 			c.miss[j] = IsMissing(v)
 			if !c.miss[j] {
 				var d decimal
-				if d, c.isNum[j] = parseDecimalParts(v); c.isNum[j] {
+				if d, c.isNum[j] = parseDecimal(v); c.isNum[j] {
 					c.nums[j], c.dec[j] = d.value(), d
 				} else {
 					c.nums[j], c.isNum[j] = ParseNumber(v)
