@@ -40,8 +40,8 @@ func (d decimal) value() float64 {
 
 // parseDecimal parses the common shape of a CSV number, [+-]digits[.digits] with at most 15 significant
 // digits, exactly as strconv.ParseFloat does: the digits make an integer below 2⁵³ and the scale a power of ten
-// up to 10²², both exact in a float64, so their quotient is the correctly rounded value (d.value()). ok is false for any
-// other text, which ParseNumber then decides.
+// up to 10²², both exact in a float64, so their quotient d.value() is the correctly rounded value. ok is false
+// for any other text, which ParseNumber then decides.
 func parseDecimal(s string) (d decimal, ok bool) {
 	i, neg := 0, false
 	if i < len(s) && (s[i] == '-' || s[i] == '+') {
