@@ -24,6 +24,7 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // csvRecords reads CSV records exactly as encoding/csv's Reader does with its defaults (the first record sets
@@ -65,18 +66,30 @@ func (r *csvRecords) newSlow(in io.Reader, comma rune) *csv.Reader {
 
 // Read returns the next record; it is valid until the next Read.
 func (r *csvRecords) Read() ([]string, error) {
+	rec, _, err := r.ReadInto(nil)
+	return rec, err
+}
+
+// ReadInto is Read for a caller that keeps many records: the text of a record it splits itself is appended to
+// arena, and its fields are strings viewing that copy, so that a record costs no allocation of its own. The
+// record slice is valid until the next read; its strings as long as the caller leaves that part of the
+// returned arena unchanged. A caller that reuses an arena (arena[:0]) must be done with every string of its
+// earlier records. Records that encoding/csv reads have strings of their own and leave arena as it is.
+func (r *csvRecords) ReadInto(arena []byte) ([]string, []byte, error) {
 	if r.slow != nil {
-		return r.readSlow()
+		rec, err := r.readSlow()
+		return rec, arena, err
 	}
 	for {
 		line, err := r.readLine()
 		if err != nil && (len(line) == 0 || !errors.Is(err, io.EOF)) {
-			return nil, err // io.EOF, or a read error (encoding/csv fails the record with it as well)
+			return nil, arena, err // io.EOF, or a read error (encoding/csv fails the record with it as well)
 		}
 		if bytes.IndexByte(line, '"') >= 0 {
 			rest := io.MultiReader(bytes.NewReader(bytes.Clone(line)), r.br)
 			r.slow, r.slowLines = r.newSlow(rest, rune(r.comma)), r.line
-			return r.readSlow()
+			rec, err := r.readSlow()
+			return rec, arena, err
 		}
 		r.line++
 		// The record's text: without its \n, and without one \r before it or before the end of the input (as
@@ -90,7 +103,10 @@ func (r *csvRecords) Read() ([]string, error) {
 		if len(line) == 0 {
 			continue // an empty line
 		}
-		return r.split(string(line))
+		at := len(arena)
+		arena = append(arena, line...)
+		rec, err := r.split(unsafe.String(&arena[at], len(line)))
+		return rec, arena, err
 	}
 }
 

@@ -171,6 +171,7 @@ type classes struct {
 
 // chunk is a block of parsed rows handed from the reader to the workers and the merger.
 type chunk struct {
+	text   []byte    // the rows' text, which fields view (csvRecords.ReadInto)
 	fields []string  // rows × kept columns, trimmed
 	nums   []float64 // the same, parsed where a number
 	isNum  []bool
@@ -330,7 +331,7 @@ func (r *reader) produce(ctx context.Context, out chan<- *chunk, work chan<- *ch
 	newChunk := func() *chunk {
 		select {
 		case c := <-r.free:
-			c.fields, c.rows, c.done = c.fields[:0], 0, make(chan struct{})
+			c.text, c.fields, c.rows, c.done = c.text[:0], c.fields[:0], 0, make(chan struct{})
 			return c
 		default:
 			return &chunk{fields: make([]string, 0, chunkRows*nk), done: make(chan struct{})}
@@ -368,7 +369,9 @@ func (r *reader) produce(ctx context.Context, out chan<- *chunk, work chan<- *ch
 			}
 		}
 		for {
-			rec, err := in.csv.Read()
+			var rec []string
+			var err error
+			rec, c.text, err = in.csv.ReadInto(c.text)
 			if errors.Is(err, io.EOF) {
 				break
 			}
