@@ -91,6 +91,16 @@ func (r *spillReader) fail(err error) {
 }
 
 func (r *spillReader) uvarint() uint64 {
+	if r.lo < r.hi { // most tags and codes are one byte
+		if b := r.buf[r.lo]; b < 0x80 {
+			r.lo++
+			return uint64(b)
+		}
+	}
+	return r.uvarintLong()
+}
+
+func (r *spillReader) uvarintLong() uint64 {
 	v, k := binary.Uvarint(r.buf[r.lo:r.hi])
 	if k <= 0 {
 		r.fail(io.ErrUnexpectedEOF)
@@ -151,8 +161,11 @@ func testCount(n int, fraction float64) int {
 
 // stats are a feature column's training-split statistics.
 type stats struct {
-	n, missing   int // present and missing training values
-	mean, m2     float64
+	n, missing int // present and missing training values
+	mean, m2   float64
+	// A segment adds its values as sums of their differences from its first value (no division per value);
+	// merge turns them into the mean and m2.
+	shift, sum, sumSquares float64
 	codeCounts   []int // training rows per vocabulary entry
 	sample       []float64
 	seen         int // values offered to the sample
@@ -161,10 +174,13 @@ type stats struct {
 }
 
 func (st *stats) addNumber(f float64) {
+	if st.n == 0 {
+		st.shift = f
+	}
 	st.n++
-	d := f - st.mean
-	st.mean += d / float64(st.n)
-	st.m2 += d * (f - st.mean)
+	d := f - st.shift
+	st.sum += d
+	st.sumSquares += d * d
 }
 
 func (st *stats) offer(f float64) {

@@ -133,8 +133,8 @@ func eachSegment[T any](ctx context.Context, st *state, sp *os.File, newResult f
 	return err
 }
 
-// merge adds the statistics of another part of the training split (Chan et al.'s pairwise update of the mean
-// and the sum of squared deviations). The sample is not merged: the caller offers its values in order.
+// merge adds a segment's statistics, from its shifted sums, to the training split's (Chan et al.'s pairwise
+// update of the mean and the sum of squared deviations). The sample is not merged: the caller offers its values in order.
 func (st *stats) merge(o *stats) {
 	st.missing += o.missing
 	st.imputed += o.imputed
@@ -144,16 +144,20 @@ func (st *stats) merge(o *stats) {
 	if o.n == 0 {
 		return
 	}
+	on := float64(o.n)
+	mean := o.shift + o.sum/on
+	m2 := max(0, o.sumSquares-o.sum*o.sum/on)
 	n := st.n + o.n
-	d := o.mean - st.mean
-	st.mean += d * float64(o.n) / float64(n)
-	st.m2 += o.m2 + d*d*float64(st.n)*float64(o.n)/float64(n)
+	d := mean - st.mean
+	st.mean += d * on / float64(n)
+	st.m2 += m2 + d*d*float64(st.n)*on/float64(n)
 	st.n = n
 }
 
 // reset empties the statistics for another segment.
 func (st *stats) reset() {
 	st.n, st.missing, st.imputed, st.mean, st.m2 = 0, 0, 0, 0, 0
+	st.shift, st.sum, st.sumSquares = 0, 0, 0
 	clear(st.codeCounts)
 	st.sample = st.sample[:0]
 }
