@@ -43,11 +43,39 @@ func (d decimal) value() float64 {
 // up to 10²², both exact in a float64, so their quotient d.value() is the correctly rounded value. ok is false
 // for any other text, which ParseNumber then decides.
 func parseDecimal(s string) (d decimal, ok bool) {
-	i, neg := 0, false
-	if i < len(s) && (s[i] == '-' || s[i] == '+') {
-		neg = s[i] == '-'
-		i++
+	start, neg := 0, false
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		neg, start = s[0] == '-', 1
 	}
+	if n := len(s) - start; n == 0 || n > 15 {
+		return parseLongDecimal(s, start, neg)
+	}
+	// At most 15 characters hold at most 15 digits: no digit needs counting.
+	var mant uint64
+	dot := -1
+	for i := start; i < len(s); i++ {
+		if c := s[i] - '0'; c <= 9 {
+			mant = mant*10 + uint64(c)
+			continue
+		}
+		if s[i] != '.' || dot >= 0 {
+			return decimal{}, false
+		}
+		dot = i
+	}
+	scale := 0
+	if dot >= 0 {
+		if len(s)-start == 1 {
+			return decimal{}, false // "." alone
+		}
+		scale = len(s) - 1 - dot
+	}
+	return decimal{mant: mant, scale: uint8(scale), neg: neg}, true
+}
+
+// parseLongDecimal is parseDecimal for a text of more than 15 characters (or none) after its sign at s[:i],
+// counting significant digits.
+func parseLongDecimal(s string, i int, neg bool) (d decimal, ok bool) {
 	var mant uint64
 	digits, scale, dot := 0, 0, false
 	start := i

@@ -61,3 +61,26 @@ func TestParseNumberFastReject(t *testing.T) {
 		}
 	}
 }
+
+// TestParseDecimalShortMatchesLong: on random texts of digits, points, signs and letters, the short-text loop
+// of parseDecimal answers as the general one, parseLongDecimal, does.
+func TestParseDecimalShortMatchesLong(t *testing.T) {
+	const alphabet = "0123456789000.....-+e "
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 200000; i++ {
+		b := make([]byte, rng.IntN(18))
+		for k := range b {
+			b[k] = alphabet[rng.IntN(len(alphabet))]
+		}
+		s := string(b)
+		start, neg := 0, false
+		if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+			neg, start = s[0] == '-', 1
+		}
+		got, gotOK := parseDecimal(s)
+		want, wantOK := parseLongDecimal(s, start, neg)
+		if gotOK != wantOK || gotOK && got != want {
+			t.Fatalf("parseDecimal(%q) = %+v, %v; parseLongDecimal %+v, %v", s, got, gotOK, want, wantOK)
+		}
+	}
+}
