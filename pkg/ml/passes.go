@@ -166,11 +166,11 @@ type stats struct {
 	// A segment adds its values as sums of their differences from its first value (no division per value);
 	// merge turns them into the mean and m2.
 	shift, sum, sumSquares float64
-	codeCounts   []int // training rows per vocabulary entry
-	sample       []float64
-	seen         int // values offered to the sample
-	imputed      int // missing values in both splits
-	sampleRandom *rand.Rand
+	codeCounts             []int // training rows per vocabulary entry
+	sample                 []float64
+	seen                   int // values offered to the sample
+	imputed                int // missing values in both splits
+	sampleRandom           *rand.Rand
 }
 
 func (st *stats) addNumber(f float64) {

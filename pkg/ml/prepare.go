@@ -134,8 +134,7 @@ const (
 	tagText    = 2 // + 8 bytes: xxhash of a non-number outside the column's vocabulary
 	tagDecimal = 3 // tagDecimal + 2·scale + sign, + uvarint mantissa: a decimal outside the vocabulary (4 bytes
 	// for a number such as 54.4809 instead of 9)
-	tagCode   = tagDecimal + 2*decimalScales // tagCode+i: the column's vocabulary entry i
-	noDecimal = 0xff                         // the scale of a decimal parseDecimal did not take
+	tagCode = tagDecimal + 2*decimalScales // tagCode+i: the column's vocabulary entry i
 )
 
 // decimalTag is the tag of decimal d.
@@ -171,16 +170,37 @@ type classes struct {
 
 // chunk is a block of parsed rows handed from the reader to the workers and the merger.
 type chunk struct {
-	text   []byte    // the rows' text, which fields view (csvRecords.ReadInto)
-	fields []string  // rows × kept columns, trimmed
-	nums   []float64 // the same, parsed where a number
-	isNum  []bool
-	dec    []decimal // the same as parts, where parseDecimal took it (else scale is noDecimal)
-	miss   []bool    // the field is missing (IsMissing)
-	hashes []uint64
-	rows   int
-	err    error
-	done   chan struct{}
+	text    []byte   // the rows' text, which fields view (csvRecords.ReadInto)
+	fields  []string // rows × kept columns, trimmed
+	vals    []parsed // the same, parsed
+	missing []bool   // per row: some field is missing
+	hashes  []uint64
+	rows    int
+	err     error
+	done    chan struct{}
+}
+
+// parsed is what a field holds.
+type parsed struct {
+	dec  decimal // the decimal (kind parsedDecimal), or the number's float64 bits in dec.mant (parsedNumber)
+	kind uint8
+}
+
+const (
+	parsedText    = iota
+	parsedMissing // IsMissing
+	parsedDecimal // parseDecimal took it
+	parsedNumber  // another number ParseNumber takes
+)
+
+func (p parsed) isNumber() bool { return p.kind >= parsedDecimal }
+
+// number is the value of a decimal or another number.
+func (p parsed) number() float64 {
+	if p.kind == parsedDecimal {
+		return p.dec.value()
+	}
+	return math.Float64frombits(p.dec.mant)
 }
 
 const chunkRows = 4096
@@ -401,32 +421,36 @@ func (r *reader) produce(ctx context.Context, out chan<- *chunk, work chan<- *ch
 
 // parse trims the chunk's fields, parses numbers and hashes each row.
 func parse(c *chunk, nk int) {
-	c.nums = grow(c.nums, len(c.fields))
-	c.isNum = grow(c.isNum, len(c.fields))
-	c.dec = grow(c.dec, len(c.fields))
-	c.miss = grow(c.miss, len(c.fields))
+	c.vals = grow(c.vals, len(c.fields))
+	c.missing = grow(c.missing, c.rows)
 	c.hashes = grow(c.hashes, c.rows)
 	var key []byte
 	for i := 0; i < c.rows; i++ {
 		key = key[:0]
+		missing := false
 		for j := i * nk; j < (i+1)*nk; j++ {
 			v := c.fields[j]
 			if n := len(v); n > 0 && (v[0] <= ' ' || v[0] >= utf8.RuneSelf || v[n-1] <= ' ' || v[n-1] >= utf8.RuneSelf) {
 				v = strings.TrimSpace(v) // only a field starting or ending with a space (or a non-ASCII rune) can trim
 				c.fields[j] = v
 			}
-			c.miss[j] = IsMissing(v)
-			if !c.miss[j] {
-				var d decimal
-				if d, c.isNum[j] = parseDecimal(v); c.isNum[j] {
-					c.nums[j], c.dec[j] = d.value(), d
-				} else {
-					c.nums[j], c.isNum[j] = ParseNumber(v)
-					c.dec[j] = decimal{scale: noDecimal}
-				}
-			}
 			key = append(append(key, v...), 0)
+			if d, ok := parseDecimal(v); ok {
+				c.vals[j] = parsed{dec: d, kind: parsedDecimal}
+				continue
+			}
+			if IsMissing(v) {
+				c.vals[j] = parsed{kind: parsedMissing}
+				missing = true
+				continue
+			}
+			if f, ok := ParseNumber(v); ok {
+				c.vals[j] = parsed{dec: decimal{mant: math.Float64bits(f)}, kind: parsedNumber}
+			} else {
+				c.vals[j] = parsed{kind: parsedText}
+			}
 		}
+		c.missing[i] = missing
 		c.hashes[i] = xxhash.Sum64(key)
 	}
 	close(c.done)
@@ -496,9 +520,8 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 			if r.cfg.Progress != nil && s.Counts.Input%ProgressRows == 0 {
 				r.cfg.Progress(s.Counts.Input, r.bytesRead())
 			}
-			row := c.fields[i*nk : (i+1)*nk]
-			miss := c.miss[i*nk : (i+1)*nk]
-			if impute && miss[labelIdx] || !impute && slices.Contains(miss, true) {
+			row, vals := c.fields[i*nk:(i+1)*nk], c.vals[i*nk:(i+1)*nk]
+			if c.missing[i] && (!impute || vals[labelIdx].kind == parsedMissing) {
 				s.Counts.DroppedMissing++
 				continue
 			}
@@ -517,7 +540,7 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 				if k == labelIdx {
 					continue
 				}
-				buf = st.cols[f].add(buf, v, miss[k], c.nums[i*nk+k], c.isNum[i*nk+k], c.dec[i*nk+k], r.cfg.MaxCategories)
+				buf = st.cols[f].add(buf, v, vals[k], r.cfg.MaxCategories)
 				f++
 			}
 			if _, err := w.Write(buf); err != nil {
@@ -555,11 +578,12 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 func (r *reader) bytesRead() int64 { return r.digest.n.Load() }
 
 // add records a present or missing value of the column and appends its spill encoding to buf.
-func (c *column) add(buf []byte, v string, missing bool, num float64, isNum bool, dec decimal, maxCategories int) []byte {
-	if missing {
+func (c *column) add(buf []byte, v string, p parsed, maxCategories int) []byte {
+	if p.kind == parsedMissing {
 		return append(buf, tagMissing)
 	}
 	c.present++
+	isNum := p.isNumber()
 	if c.numeric && !isNum {
 		c.numeric = false
 	}
@@ -572,18 +596,22 @@ func (c *column) add(buf []byte, v string, missing bool, num float64, isNum bool
 			v = strings.Clone(v)
 			c.codes[v] = code
 			c.texts = append(c.texts, v)
-			c.numbers = append(c.numbers, num)
+			if isNum {
+				c.numbers = append(c.numbers, p.number())
+			} else {
+				c.numbers = append(c.numbers, 0)
+			}
 			return binary.AppendUvarint(buf, uint64(tagCode+code))
 		}
 		c.full = true
 	}
-	if isNum && dec.scale != noDecimal {
-		buf = append(buf, decimalTag(dec))
-		return binary.AppendUvarint(buf, dec.mant)
-	}
-	if isNum {
+	switch p.kind {
+	case parsedDecimal:
+		buf = append(buf, decimalTag(p.dec))
+		return binary.AppendUvarint(buf, p.dec.mant)
+	case parsedNumber:
 		buf = append(buf, tagNumber)
-		return binary.LittleEndian.AppendUint64(buf, math.Float64bits(num))
+		return binary.LittleEndian.AppendUint64(buf, p.dec.mant)
 	}
 	buf = append(buf, tagText)
 	return binary.LittleEndian.AppendUint64(buf, xxhash.Sum64String(v))
