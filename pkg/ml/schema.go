@@ -146,6 +146,9 @@ type Counts struct {
 // IsMissing says whether v is one of the (case-insensitive) missing-value tokens: "", "NA", "N/A", "NaN",
 // "null", "?".
 func IsMissing(v string) bool {
+	if len(v) > 0 && v[0] != '?' && v[0]|0x20 != 'n' {
+		return false // most values: no token starts with their first byte
+	}
 	switch len(v) {
 	case 0:
 		return true
