@@ -90,43 +90,71 @@ func (r *spillReader) fail(err error) {
 	r.lo, r.hi = 0, 0
 }
 
-func (r *spillReader) uvarint() uint64 {
-	if r.lo < r.hi { // most tags and codes are one byte
-		if b := r.buf[r.lo]; b < 0x80 {
-			r.lo++
-			return uint64(b)
+// decodeRow reads the next row of len(tags) feature columns: it returns the row's class code and sets each
+// column's tag and, for tagNumber and tagText, its 8-byte payload; a decimal comes back as tagNumber with its
+// float64's bits. The row is decoded from a local copy of the buffer's bounds, with the one-byte tags and
+// codes (nearly all) read inline.
+func (r *spillReader) decodeRow(tags, payloads []uint64) (class uint64) {
+	r.row(len(tags))
+	b, i := r.buf[:r.hi], r.lo
+	class, i = uvarintAt(b, i)
+	for k := range tags {
+		var tag, payload uint64
+		if i < len(b) && b[i] < 0x80 { // nearly every tag
+			tag = uint64(b[i])
+			i++
+		} else {
+			tag, i = uvarintAt(b, i)
 		}
+		switch {
+		case tag >= tagCode || tag == tagMissing:
+		case tag >= tagDecimal: // a decimal reads as the number it is
+			var mant uint64
+			mant, i = uvarintAt(b, i)
+			d := decimal{mant: mant, scale: uint8((tag - tagDecimal) / 2), neg: (tag-tagDecimal)%2 == 1}
+			tag, payload = tagNumber, math.Float64bits(d.value())
+		case i+8 <= len(b): // tagNumber, tagText
+			payload = binary.LittleEndian.Uint64(b[i:])
+			i += 8
+		default:
+			i = len(b) + 1
+		}
+		tags[k], payloads[k] = tag, payload
 	}
-	return r.uvarintLong()
-}
-
-func (r *spillReader) uvarintLong() uint64 {
-	v, k := binary.Uvarint(r.buf[r.lo:r.hi])
-	if k <= 0 {
+	if i > len(b) {
 		r.fail(io.ErrUnexpectedEOF)
+		clear(tags)
 		return 0
 	}
-	r.lo += k
-	return v
+	r.lo = i
+	return class
 }
 
-// value reads one field: its tag and, for tagNumber and tagText, its 8-byte payload; a decimal comes back as
-// tagNumber with its float64's bits.
-func (r *spillReader) value() (tag uint64, payload uint64) {
-	tag = r.uvarint()
-	if tag >= tagDecimal && tag < tagCode { // a decimal reads as the number it is
-		d := decimal{mant: r.uvarint(), scale: uint8((tag - tagDecimal) / 2), neg: (tag-tagDecimal)%2 == 1}
-		return tagNumber, math.Float64bits(d.value())
-	}
-	if tag == tagNumber || tag == tagText {
-		if r.hi-r.lo < 8 {
-			r.fail(io.ErrUnexpectedEOF)
-			return 0, 0
+// uvarintAt decodes the uvarint at b[i:] and returns the index after it; past the end of b it returns
+// len(b)+1, and so does every call after it. Up to three bytes (a tag, a code, a mantissa below 2²¹) are
+// decoded unrolled.
+func uvarintAt(b []byte, i int) (uint64, int) {
+	if i+2 < len(b) {
+		b0 := uint64(b[i])
+		if b0 < 0x80 {
+			return b0, i + 1
 		}
-		payload = binary.LittleEndian.Uint64(r.buf[r.lo:])
-		r.lo += 8
+		b1 := uint64(b[i+1])
+		if b1 < 0x80 {
+			return b0&0x7f | b1<<7, i + 2
+		}
+		if b2 := uint64(b[i+2]); b2 < 0x80 {
+			return b0&0x7f | (b1&0x7f)<<7 | b2<<14, i + 3
+		}
 	}
-	return tag, payload
+	if i >= len(b) {
+		return 0, len(b) + 1
+	}
+	v, k := binary.Uvarint(b[i:])
+	if k <= 0 {
+		return 0, len(b) + 1
+	}
+	return v, i + k
 }
 
 // splitter decides per row, in spill order, whether it goes to the test split: selection sampling (Knuth's
@@ -339,11 +367,11 @@ func countDistinct(st *state, sp *os.File, cols []int) (map[int]int, error) {
 	if err != nil {
 		return nil, err
 	}
+	tags, payloads := make([]uint64, len(st.cols)), make([]uint64, len(st.cols))
 	for row := 0; row < st.kept; row++ {
-		r.row(len(st.cols))
-		r.uvarint()
+		r.decodeRow(tags, payloads)
 		for i, c := range st.cols {
-			tag, payload := r.value()
+			tag, payload := tags[i], payloads[i]
 			set := sets[i]
 			if set == nil || tag == tagMissing {
 				continue
@@ -382,7 +410,7 @@ func fitStatistics(ctx context.Context, s *Schema, st *state, sp *os.File, used 
 		sampled[i] = cfg.Impute && st.cols[i].numeric && st.cols[i].full
 	}
 	newSeg := func() *segmentStats {
-		seg := &segmentStats{cols: make([]*stats, len(st.cols))}
+		seg := &segmentStats{cols: make([]*stats, len(st.cols)), tags: make([]uint64, len(st.cols)), payloads: make([]uint64, len(st.cols))}
 		for _, i := range used {
 			seg.cols[i] = &stats{codeCounts: make([]int, len(st.cols[i].texts))}
 		}
@@ -391,12 +419,11 @@ func fitStatistics(ctx context.Context, s *Schema, st *state, sp *os.File, used 
 	work := func(r *spillReader, first, rows int, seg *segmentStats) {
 		seg.reset()
 		for row := first; row < first+rows; row++ {
-			r.row(len(st.cols))
-			r.uvarint()
+			r.decodeRow(seg.tags, seg.payloads)
 			train := !testRows.has(row)
 			anyMissing := false
 			for i, c := range st.cols {
-				tag, payload := r.value()
+				tag, payload := seg.tags[i], seg.payloads[i]
 				x := seg.cols[i]
 				if x == nil {
 					continue
@@ -502,8 +529,9 @@ func sum(v []int) int {
 // segmentStats are one segment's statistics: per feature column (nil for unused ones), with the values offered
 // to the median sample in sample, and the rows with a missing value.
 type segmentStats struct {
-	cols    []*stats
-	imputed int
+	cols           []*stats
+	imputed        int
+	tags, payloads []uint64 // a row's values (spillReader.decodeRow)
 }
 
 func (seg *segmentStats) reset() {
@@ -582,11 +610,7 @@ func writeSplits(ctx context.Context, s *Schema, st *state, sp *os.File, used []
 			seg.x[t], seg.y[t] = seg.x[t][:0], seg.y[t][:0]
 		}
 		for row := first; row < first+rows; row++ {
-			r.row(len(st.cols))
-			class := classIdx[r.uvarint()]
-			for i := range st.cols {
-				tags[i], payloads[i] = r.value()
-			}
+			class := classIdx[r.decodeRow(tags, payloads)]
 			if r.err != nil {
 				return
 			}
