@@ -48,8 +48,9 @@ type spillReader struct {
 	err    error
 }
 
-// maxRowBytes bounds a spilled row of n feature columns: a label code and n tags with their payloads.
-func maxRowBytes(n int) int { return binary.MaxVarintLen64*(n+1) + 8*n }
+// maxRowBytes bounds a spilled row of n feature columns: its length, a label code and n tags with their
+// payloads.
+func maxRowBytes(n int) int { return binary.MaxVarintLen64*(n+2) + 8*n }
 
 func newSpillReader(f *os.File) (*spillReader, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -97,6 +98,7 @@ func (r *spillReader) fail(err error) {
 func (r *spillReader) decodeRow(tags, payloads []uint64) (class uint64) {
 	r.row(len(tags))
 	b, i := r.buf[:r.hi], r.lo
+	_, i = uvarintAt(b, i) // the row's length
 	class, i = uvarintAt(b, i)
 	for k := range tags {
 		var tag, payload uint64
@@ -128,6 +130,18 @@ func (r *spillReader) decodeRow(tags, payloads []uint64) (class uint64) {
 	}
 	r.lo = i
 	return class
+}
+
+// skipRow passes over the next row of n feature columns.
+func (r *spillReader) skipRow(n int) {
+	r.row(n)
+	b := r.buf[:r.hi]
+	length, i := uvarintAt(b, r.lo)
+	if i += int(length); i > len(b) {
+		r.fail(io.ErrUnexpectedEOF)
+		return
+	}
+	r.lo = i
 }
 
 // uvarintAt decodes the uvarint at b[i:] and returns the index after it; past the end of b it returns
@@ -187,9 +201,10 @@ func testCount(n int, fraction float64) int {
 	return max(1, min(int(math.Round(float64(n)*fraction)), n-1))
 }
 
-// stats are a feature column's training-split statistics.
+// stats are a feature column's statistics over a set of rows: all kept rows, the test split or the training
+// split.
 type stats struct {
-	n, missing int // present and missing training values
+	n, missing int // present and missing values
 	mean, m2   float64
 	// A segment adds its values as sums of their differences from its first value (no division per value);
 	// merge turns them into the mean and m2.
@@ -398,16 +413,20 @@ func countDistinct(st *state, sp *os.File, cols []int) (map[int]int, error) {
 }
 
 // fitStatistics computes, from the training split only, each numeric column's mean and standard deviation and,
-// with imputation, each column's Fill (missing values counted as their Fill in the statistics).
+// with imputation, each column's Fill (missing values counted as their Fill in the statistics). The first pass
+// gathered the statistics of all kept rows (column.kept); this pass decodes only the test split's rows and
+// takes their statistics away from those (stats.without). Only a column that needs a sample of its training
+// values for its median (--missing=impute, numeric, more distinct values than the vocabulary holds) has the
+// training rows decoded as well, for that sample, offered in row order.
 func fitStatistics(ctx context.Context, s *Schema, st *state, sp *os.File, used []int, testRows testRows, cfg PrepareConfig, log io.Writer) error {
-	cs := make([]*stats, len(st.cols))
+	test := make([]*stats, len(st.cols)) // the test split's statistics, merged from its segments in order
 	for _, i := range used {
-		cs[i] = &stats{codeCounts: make([]int, len(st.cols[i].texts)), sampleRandom: rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(i)))}
+		test[i] = &stats{codeCounts: make([]int, len(st.cols[i].texts)), sampleRandom: rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(i)))}
 	}
-	// Each segment's statistics, merged in order; the median sample is offered every value in order.
-	sampled := make([]bool, len(st.cols))
+	sampled, sampling := make([]bool, len(st.cols)), false
 	for _, i := range used {
 		sampled[i] = cfg.Impute && st.cols[i].numeric && st.cols[i].full
+		sampling = sampling || sampled[i]
 	}
 	newSeg := func() *segmentStats {
 		seg := &segmentStats{cols: make([]*stats, len(st.cols)), tags: make([]uint64, len(st.cols)), payloads: make([]uint64, len(st.cols))}
@@ -419,51 +438,46 @@ func fitStatistics(ctx context.Context, s *Schema, st *state, sp *os.File, used 
 	work := func(r *spillReader, first, rows int, seg *segmentStats) {
 		seg.reset()
 		for row := first; row < first+rows; row++ {
+			isTest := testRows.has(row)
+			if !isTest && !sampling {
+				r.skipRow(len(st.cols))
+				continue
+			}
 			r.decodeRow(seg.tags, seg.payloads)
-			train := !testRows.has(row)
-			anyMissing := false
 			for i, c := range st.cols {
 				tag, payload := seg.tags[i], seg.payloads[i]
 				x := seg.cols[i]
-				if x == nil {
+				if x == nil || !isTest && !sampled[i] {
 					continue
 				}
 				if tag == tagMissing {
-					anyMissing = true
-					x.imputed++
-					if train {
+					if isTest {
 						x.missing++
 					}
 					continue
 				}
-				if !train {
+				f := math.Float64frombits(payload)
+				if tag >= tagCode {
+					f = c.numbers[tag-tagCode]
+				}
+				if !isTest { // a training value for the sample
+					x.sample = append(x.sample, f)
 					continue
 				}
-				var f float64
 				if tag >= tagCode {
 					x.codeCounts[tag-tagCode]++
-					f = c.numbers[tag-tagCode]
-				} else {
-					f = math.Float64frombits(payload)
 				}
 				if c.numeric {
 					x.addNumber(f)
-					if sampled[i] {
-						x.sample = append(x.sample, f)
-					}
 				}
-			}
-			if anyMissing {
-				seg.imputed++
 			}
 		}
 	}
 	err := eachSegment(ctx, st, sp, newSeg, work, func(seg *segmentStats) error {
-		s.Counts.Imputed += seg.imputed
 		for _, i := range used {
-			cs[i].merge(seg.cols[i])
+			test[i].merge(seg.cols[i])
 			for _, f := range seg.cols[i].sample {
-				cs[i].offer(f)
+				test[i].offer(f)
 			}
 		}
 		return nil
@@ -471,6 +485,13 @@ func fitStatistics(ctx context.Context, s *Schema, st *state, sp *os.File, used 
 	if err != nil {
 		return err
 	}
+	cs := make([]*stats, len(st.cols)) // the training split's
+	for _, i := range used {
+		cs[i] = st.cols[i].kept.without(test[i])
+		cs[i].imputed = st.cols[i].kept.missing
+		cs[i].sample = test[i].sample
+	}
+	s.Counts.Imputed = st.imputedRows
 	var fills []string
 	for k, i := range used {
 		c, col, x := st.cols[i], &s.Columns[k], cs[i]
@@ -526,16 +547,14 @@ func sum(v []int) int {
 	return t
 }
 
-// segmentStats are one segment's statistics: per feature column (nil for unused ones), with the values offered
-// to the median sample in sample, and the rows with a missing value.
+// segmentStats are one segment's test-split statistics: per feature column (nil for unused ones), with the
+// training values offered to the median sample in sample.
 type segmentStats struct {
 	cols           []*stats
-	imputed        int
 	tags, payloads []uint64 // a row's values (spillReader.decodeRow)
 }
 
 func (seg *segmentStats) reset() {
-	seg.imputed = 0
 	for _, x := range seg.cols {
 		if x != nil {
 			x.reset()

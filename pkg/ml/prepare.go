@@ -155,6 +155,10 @@ type column struct {
 	numeric bool      // every present value so far is a number
 	full    bool      // a value outside the vocabulary was seen
 	present int
+	// kept are the statistics of all kept rows (the numbers' while the column is numeric), which the
+	// statistics pass turns into the training split's; segment sums the current segment's numbers, merged into
+	// kept at the end of each segment.
+	kept, segment stats
 }
 
 // classes is the label's vocabulary: exact up to MaxClasses, then only counted.
@@ -337,6 +341,8 @@ type state struct {
 	segments []int64
 	spilled  int64  // the spill file's size
 	labels   string // the path of the labels file: each kept row's class code, a uvarint each
+	// imputedRows counts the kept rows with a missing value (--missing=impute).
+	imputedRows int
 }
 
 // segmentRows is the number of spilled rows in a segment.
@@ -507,7 +513,7 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 	}
 	defer func() { _ = lf.Close() }()
 	lw := bufio.NewWriterSize(lf, 64<<10)
-	var buf, label []byte
+	var buf, size, label []byte
 	impute := r.cfg.Impute
 	for c := range out {
 		<-c.done
@@ -531,8 +537,12 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 			}
 			if st.kept%segmentRows == 0 {
 				st.segments = append(st.segments, st.spilled)
+				st.endSegment()
 			}
 			st.kept++
+			if c.missing[i] {
+				st.imputedRows++
+			}
 			code := uint64(st.classes.add(row[labelIdx], r.cfg.MaxClasses))
 			buf = binary.AppendUvarint(buf[:0], code)
 			f := 0
@@ -543,10 +553,14 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 				buf = st.cols[f].add(buf, v, vals[k], r.cfg.MaxCategories)
 				f++
 			}
+			size = binary.AppendUvarint(size[:0], uint64(len(buf)))
+			if _, err := w.Write(size); err != nil {
+				return nil, err
+			}
 			if _, err := w.Write(buf); err != nil {
 				return nil, err
 			}
-			st.spilled += int64(len(buf))
+			st.spilled += int64(len(size) + len(buf))
 			label = binary.AppendUvarint(label[:0], code)
 			if _, err := lw.Write(label); err != nil {
 				return nil, err
@@ -563,6 +577,7 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 	if s.Counts.Input == 0 {
 		return nil, fmt.Errorf("%s has a header but no data rows", r.inputs[0])
 	}
+	st.endSegment()
 	if err := w.Flush(); err != nil {
 		return nil, fmt.Errorf("error writing the spill file: %w", err)
 	}
@@ -577,9 +592,19 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 
 func (r *reader) bytesRead() int64 { return r.digest.n.Load() }
 
-// add records a present or missing value of the column and appends its spill encoding to buf.
+// endSegment merges each column's segment sums into its kept rows' statistics.
+func (st *state) endSegment() {
+	for _, c := range st.cols {
+		c.kept.merge(&c.segment)
+		c.segment.reset()
+	}
+}
+
+// add records a present or missing value of the column in its statistics and appends its spill encoding to
+// buf.
 func (c *column) add(buf []byte, v string, p parsed, maxCategories int) []byte {
 	if p.kind == parsedMissing {
+		c.kept.missing++
 		return append(buf, tagMissing)
 	}
 	c.present++
@@ -589,6 +614,10 @@ func (c *column) add(buf []byte, v string, p parsed, maxCategories int) []byte {
 	}
 	if !c.full || !isNum {
 		if code, ok := c.codes[v]; ok {
+			c.kept.codeCounts[code]++
+			if c.numeric {
+				c.segment.addNumber(c.numbers[code])
+			}
 			return binary.AppendUvarint(buf, uint64(tagCode+code))
 		}
 		if len(c.texts) < maxCategories {
@@ -596,14 +625,21 @@ func (c *column) add(buf []byte, v string, p parsed, maxCategories int) []byte {
 			v = strings.Clone(v)
 			c.codes[v] = code
 			c.texts = append(c.texts, v)
+			c.kept.codeCounts = append(c.kept.codeCounts, 1)
+			f := 0.0
 			if isNum {
-				c.numbers = append(c.numbers, p.number())
-			} else {
-				c.numbers = append(c.numbers, 0)
+				f = p.number()
+			}
+			c.numbers = append(c.numbers, f)
+			if c.numeric {
+				c.segment.addNumber(f)
 			}
 			return binary.AppendUvarint(buf, uint64(tagCode+code))
 		}
 		c.full = true
+	}
+	if c.numeric {
+		c.segment.addNumber(p.number())
 	}
 	switch p.kind {
 	case parsedDecimal:

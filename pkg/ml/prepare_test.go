@@ -359,16 +359,26 @@ func TestCheckedReader(t *testing.T) {
 // the label.
 func segmentedCSV(n int) string {
 	var b strings.Builder
-	b.WriteString("id,v,c,y\n")
+	b.WriteString("id,v,w,k,c,y\n")
 	for i := 0; i < n; i++ {
-		v := fmt.Sprintf("%.3f", math.Sin(float64(i))*1000+float64(i%7))
-		if i%97 == 0 {
-			v = ""
-		}
-		fmt.Fprintf(&b, "%d,%s,%s,%s\n", i, v, []string{"red", "green", "blue"}[i%3], []string{"a", "b", "c", "d"}[i*i%4])
+		fmt.Fprintf(&b, "%d,%s,%s,%s,%s,%s\n", i, segmentedV(i), segmentedW(i), segmentedK(i), []string{"red", "green", "blue"}[i%3], []string{"a", "b", "c", "d"}[i*i%4])
 	}
 	return b.String()
 }
+
+// segmentedV is row i's v: missing in every 97th row.
+func segmentedV(i int) string {
+	if i%97 == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.3f", math.Sin(float64(i))*1000+float64(i%7))
+}
+
+// segmentedK is row i's k: one of five numbers, all in the column's vocabulary.
+func segmentedK(i int) string { return fmt.Sprintf("%.1f", float64(i*i%5)+0.5) }
+
+// segmentedW is row i's w: a million plus a small variation, whose variance a naive sum of squares loses.
+func segmentedW(i int) string { return fmt.Sprintf("%.4f", 1e6+3*math.Cos(float64(i))) }
 
 // TestPrepareSameOnAnyCores: the passes over the spill run on every core, and the dataset (files, schema and
 // digest) is the same byte for byte with one core, two or three.
@@ -399,12 +409,19 @@ func TestPrepareSameOnAnyCores(t *testing.T) {
 	}
 }
 
-// TestPrepareStatisticsAcrossSegments: the training statistics merged from segments equal a direct two-pass
-// computation over the training rows, found by their ids in the train split.
+// TestPrepareStatisticsAcrossSegments: the training statistics (the kept rows' from the first pass less the
+// test split's, each merged from segments) equal a direct two-pass computation over the training rows, found by
+// their ids in the train split; with --missing=impute the missing values count as the Fill.
 func TestPrepareStatisticsAcrossSegments(t *testing.T) {
 	n := 4*segmentRows + 777
 	data := writeCSV(t, segmentedCSV(n))
-	p, err := prepareCSV(t, PrepareConfig{Data: data, Label: "y", Seed: 5})
+	for _, impute := range []bool{false, true} {
+		t.Run(fmt.Sprintf("impute=%v", impute), func(t *testing.T) { statisticsAcrossSegments(t, data, impute) })
+	}
+}
+
+func statisticsAcrossSegments(t *testing.T, data string, impute bool) {
+	p, err := prepareCSV(t, PrepareConfig{Data: data, Label: "y", Seed: 5, Impute: impute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,13 +434,13 @@ func TestPrepareStatisticsAcrossSegments(t *testing.T) {
 		t.Fatalf("no column %q", name)
 		return nil
 	}
-	id, v := col("id"), col("v")
+	id, v, w, k := col("id"), col("v"), col("w"), col("k")
 	f, err := OpenFile(p.Path(TrainFile), TrainFile, p.Schema)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var ids, vs []float64
+	var ids, vs, ws, ks []float64
 	if err := Each(f, func(b Batch) error {
 		for r := range b.Y {
 			raw := b.X.At(r, 0)*id.Std + id.Mean // stored as float32: within 0.01 of the whole id
@@ -432,8 +449,17 @@ func TestPrepareStatisticsAcrossSegments(t *testing.T) {
 				return fmt.Errorf("train row %d decodes to id %v, not a whole number", len(ids), raw)
 			}
 			ids = append(ids, i)
-			x, _ := strconv.ParseFloat(fmt.Sprintf("%.3f", math.Sin(i)*1000+float64(int(i)%7)), 64)
-			vs = append(vs, x)
+			if text := segmentedV(int(i)); text != "" || impute {
+				if text == "" {
+					text = v.Fill
+				}
+				x, _ := strconv.ParseFloat(text, 64)
+				vs = append(vs, x)
+			}
+			x, _ := strconv.ParseFloat(segmentedW(int(i)), 64)
+			ws = append(ws, x)
+			x, _ = strconv.ParseFloat(segmentedK(int(i)), 64)
+			ks = append(ks, x)
 		}
 		return nil
 	}); err != nil {
@@ -445,7 +471,7 @@ func TestPrepareStatisticsAcrossSegments(t *testing.T) {
 	for _, c := range []struct {
 		col  *Column
 		vals []float64
-	}{{id, ids}, {v, vs}} {
+	}{{id, ids}, {v, vs}, {w, ws}, {k, ks}} {
 		var mean, ss float64
 		for _, x := range c.vals {
 			mean += x

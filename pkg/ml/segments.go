@@ -154,6 +154,23 @@ func (st *stats) merge(o *stats) {
 	st.n = n
 }
 
+// without returns the statistics of the rows of st that are not o's (o's rows are some of st's, as the test
+// split's are of the kept rows'): merge undone. Its sample is empty.
+func (st *stats) without(o *stats) *stats {
+	w := &stats{n: st.n - o.n, missing: st.missing - o.missing, codeCounts: make([]int, len(o.codeCounts))}
+	for k := range w.codeCounts {
+		w.codeCounts[k] = st.codeCounts[k] - o.codeCounts[k]
+	}
+	if w.n == 0 {
+		return w
+	}
+	n, m := float64(st.n), float64(o.n)
+	w.mean = st.mean + (st.mean-o.mean)*m/(n-m)
+	d := o.mean - w.mean
+	w.m2 = max(0, st.m2-o.m2-d*d*m*(n-m)/n)
+	return w
+}
+
 // reset empties the statistics for another segment.
 func (st *stats) reset() {
 	st.n, st.missing, st.imputed, st.mean, st.m2 = 0, 0, 0, 0, 0
