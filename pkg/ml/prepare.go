@@ -163,7 +163,7 @@ type column struct {
 
 // classes is the label's vocabulary: exact up to MaxClasses, then only counted.
 type classes struct {
-	codes    map[string]int
+	codes    map[string]uint32
 	names    []string
 	counts   []int
 	beyond   *rowSet // hashes of values beyond MaxClasses
@@ -177,7 +177,9 @@ type chunk struct {
 	text    []byte   // the rows' text, which fields view (csvRecords.ReadInto)
 	fields  []string // rows × kept columns, trimmed
 	vals    []parsed // the same, parsed
-	missing []bool   // per row: some field is missing
+	codes   []int32  // the same, their vocabulary codes where a parse worker found them, else -1
+	copies  []*vocabularyCopy
+	missing []bool // per row: some field is missing
 	hashes  []uint64
 	rows    int
 	err     error
@@ -425,8 +427,8 @@ func (r *reader) produce(ctx context.Context, out chan<- *chunk, work chan<- *ch
 	}
 }
 
-// parse trims the chunk's fields, parses numbers and hashes each row.
-func parse(c *chunk, nk int) {
+// parse trims the chunk's fields, parses numbers, hashes each row and looks the values up in vs.
+func parse(c *chunk, nk int, vs vocabularies) {
 	c.vals = grow(c.vals, len(c.fields))
 	c.missing = grow(c.missing, c.rows)
 	c.hashes = grow(c.hashes, c.rows)
@@ -459,6 +461,7 @@ func parse(c *chunk, nk int) {
 		c.missing[i] = missing
 		c.hashes[i] = xxhash.Sum64(key)
 	}
+	vs.lookup(c, nk)
 	close(c.done)
 }
 
@@ -478,13 +481,14 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 	out := make(chan *chunk, 2*runtime.GOMAXPROCS(0)+2)
 	work := make(chan *chunk, 2*runtime.GOMAXPROCS(0)+2)
 	nk := len(r.keep)
+	vs := make(vocabularies, nk)
 	var wg sync.WaitGroup
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for c := range work {
-				parse(c, nk)
+				parse(c, nk, vs)
 			}
 		}()
 	}
@@ -497,7 +501,7 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 		}
 	}()
 
-	st := &state{labelIdx: labelIdx, classes: &classes{codes: map[string]int{}, numbers: true}, seen: newRowSet()}
+	st := &state{labelIdx: labelIdx, classes: &classes{codes: map[string]uint32{}, numbers: true}, seen: newRowSet()}
 	names := keepNames(r.header, r.keep)
 	for k, name := range names {
 		if k != labelIdx {
@@ -543,14 +547,15 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 			if c.missing[i] {
 				st.imputedRows++
 			}
-			code := uint64(st.classes.add(row[labelIdx], r.cfg.MaxClasses))
+			codes := c.codes[i*nk : (i+1)*nk]
+			code := uint64(st.classes.add(row[labelIdx], codes[labelIdx], r.cfg.MaxClasses))
 			buf = binary.AppendUvarint(buf[:0], code)
 			f := 0
 			for k, v := range row {
 				if k == labelIdx {
 					continue
 				}
-				buf = st.cols[f].add(buf, v, vals[k], r.cfg.MaxCategories)
+				buf = st.cols[f].add(buf, v, vals[k], codes[k], r.cfg.MaxCategories)
 				f++
 			}
 			size = binary.AppendUvarint(size[:0], uint64(len(buf)))
@@ -569,6 +574,7 @@ func (r *reader) firstPass(ctx context.Context, sp *os.File, labelIdx int, s *Sc
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		vs.publish(st)
 		select { // the chunk's buffers serve again
 		case r.free <- c:
 		default:
@@ -602,7 +608,7 @@ func (st *state) endSegment() {
 
 // add records a present or missing value of the column in its statistics and appends its spill encoding to
 // buf.
-func (c *column) add(buf []byte, v string, p parsed, maxCategories int) []byte {
+func (c *column) add(buf []byte, v string, p parsed, found int32, maxCategories int) []byte {
 	if p.kind == parsedMissing {
 		c.kept.missing++
 		return append(buf, tagMissing)
@@ -613,7 +619,11 @@ func (c *column) add(buf []byte, v string, p parsed, maxCategories int) []byte {
 		c.numeric = false
 	}
 	if !c.full || !isNum {
-		if code, ok := c.codes[v]; ok {
+		code, ok := uint32(found), found >= 0
+		if !ok {
+			code, ok = c.codes[v]
+		}
+		if ok {
 			c.kept.codeCounts[code]++
 			if c.numeric {
 				c.segment.addNumber(c.numbers[code])
@@ -653,9 +663,16 @@ func (c *column) add(buf []byte, v string, p parsed, maxCategories int) []byte {
 	return binary.LittleEndian.AppendUint64(buf, xxhash.Sum64String(v))
 }
 
-// add returns the class code of label v (0 beyond MaxClasses, when the step fails anyway).
-func (c *classes) add(v string, maxClasses int) int {
-	if code, ok := c.codes[v]; ok {
+// add returns the class code of label v (0 beyond MaxClasses, when the step fails anyway), found if a parse
+// worker found it (else -1).
+func (c *classes) add(v string, found int32, maxClasses int) int {
+	code, ok := int(found), found >= 0
+	if !ok {
+		var c32 uint32
+		c32, ok = c.codes[v]
+		code = int(c32)
+	}
+	if ok {
 		c.counts[code]++
 		return code
 	}
@@ -672,9 +689,9 @@ func (c *classes) add(v string, maxClasses int) int {
 		c.smallest = c.smallest[:min(len(c.smallest), 2)]
 		return 0
 	}
-	code := len(c.names)
+	code = len(c.names)
 	v = strings.Clone(v)
-	c.codes[v] = code
+	c.codes[v] = uint32(code)
 	c.names = append(c.names, v)
 	c.counts = append(c.counts, 1)
 	return code

@@ -1,0 +1,74 @@
+/*
+Copyright 2026 The mlpipe Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package ml
+
+import (
+	"maps"
+	"sync/atomic"
+)
+
+// vocabularies are copies of the first pass's vocabularies, one per kept column (the label's included), that
+// the parse workers look the chunks' values up in, so that the merge, the one goroutine every row goes
+// through, does not have to. The merge publishes a column's copy after its vocabulary grew or filled. Codes
+// are never renumbered, so a code found in an older copy is right; a value a copy lacks is left to the merge.
+type vocabularies []atomic.Pointer[vocabularyCopy]
+
+type vocabularyCopy struct {
+	codes map[string]uint32
+	full  bool // the column's vocabulary is full: its numbers are no longer looked up
+	size  int  // the vocabulary's size when copied
+}
+
+// lookup sets c.codes[j] to the code of field j where its column's copy has it, else to -1.
+func (vs vocabularies) lookup(c *chunk, nk int) {
+	c.codes = grow(c.codes, len(c.fields))
+	c.copies = grow(c.copies, nk)
+	for k := range c.copies {
+		c.copies[k] = vs[k].Load()
+	}
+	for j, v := range c.fields {
+		c.codes[j] = -1
+		vc, p := c.copies[j%nk], c.vals[j]
+		if vc == nil || p.kind == parsedMissing || vc.full && p.isNumber() {
+			continue
+		}
+		if code, ok := vc.codes[v]; ok {
+			c.codes[j] = int32(code)
+		}
+	}
+}
+
+// publish copies the vocabularies that changed since they were last copied: the feature columns' and, at
+// labelIdx, the classes'.
+func (vs vocabularies) publish(st *state) {
+	f := 0
+	for k := range vs {
+		old := vs[k].Load()
+		if k == st.labelIdx {
+			cl := st.classes
+			if old == nil || old.size != len(cl.names) {
+				vs[k].Store(&vocabularyCopy{codes: maps.Clone(cl.codes), size: len(cl.names)})
+			}
+			continue
+		}
+		c := st.cols[f]
+		f++
+		if old == nil || old.size != len(c.texts) || old.full != c.full {
+			vs[k].Store(&vocabularyCopy{codes: maps.Clone(c.codes), full: c.full, size: len(c.texts)})
+		}
+	}
+}
