@@ -40,14 +40,16 @@ func (vs vocabularies) lookup(c *chunk, nk int) {
 	for k := range c.copies {
 		c.copies[k] = vs[k].Load()
 	}
-	for j, v := range c.fields {
-		c.codes[j] = -1
-		vc, p := c.copies[j%nk], c.vals[j]
-		if vc == nil || p.kind == parsedMissing || vc.full && p.isNumber() {
-			continue
-		}
-		if code, ok := vc.codes[v]; ok {
-			c.codes[j] = int32(code)
+	for row := 0; row < len(c.fields); row += nk {
+		fields, vals, codes := c.fields[row:row+nk], c.vals[row:row+nk], c.codes[row:row+nk]
+		for k, vc := range c.copies {
+			codes[k] = -1
+			if p := vals[k]; vc == nil || p.kind == parsedMissing || vc.full && p.isNumber() {
+				continue
+			}
+			if code, ok := vc.codes[fields[k]]; ok {
+				codes[k] = int32(code)
+			}
 		}
 	}
 }
