@@ -37,14 +37,16 @@ limitations under the License.
 // Prepare reads the CSV input (an object, or every object below a prefix ending in "/", in key order, each with
 // the same header) once, as a stream, in one goroutine: while lines hold no quote character it splits them
 // itself (csvRecords, one scan and one string per line), and from the first quote on encoding/csv reads the rest,
-// with the same records and errors (TestCSVRecordsMatchEncodingCSV). Trimming, number parsing and row hashing run
-// in a worker per core, and an ordered merge drops rows with missing values and duplicates, learns each column's
-// type and vocabulary and the classes, and spills the kept rows into a temporary file (a decimal as its scale,
-// sign and mantissa, another number as float64, values of a column's vocabulary as small codes) with each row's
-// class code in a labels file. Then it passes over those files only: the split, decided from the labels alone
-// (1 bit per kept row), then the training split's statistics and the encoded split files, each decoding the
-// spill file's segments of 4096 rows on every core and combining them in segment order, so the result does not
-// depend on the number of cores. Memory is independent of the row count apart from the duplicate table (and the
+// with the same records and errors (TestCSVRecordsMatchEncodingCSV); a line's text is copied into its chunk's
+// reused buffer, which the fields view. Trimming, number parsing, row hashing and vocabulary lookups (in copies
+// of the vocabularies the merge publishes as they grow) run in a worker per core, and an ordered merge drops rows
+// with missing values and duplicates, learns each column's type and vocabulary and the classes, sums the kept
+// rows' statistics, and spills the kept rows into a temporary file (each row's length first, then a decimal as
+// its scale, sign and mantissa, another number as float64, values of a column's vocabulary as small codes) with
+// each row's class code in a labels file. Then it passes over those files only: the split, decided from the
+// labels alone (1 bit per kept row), then the test split's statistics (training rows are skipped by their
+// length) and the encoded split files, each decoding the spill file's segments of 4096 rows on every core and
+// combining them in segment order, so the result does not depend on the number of cores. Memory is independent of the row count apart from the duplicate table (and the
 // split's bit per kept row, 1.25 MB for 10 million rows, held after the table is freed):
 //
 //   - Duplicates: a 64-bit xxhash of each row's fields in an open-addressing table, 8 bytes a slot at most 3/4
@@ -57,7 +59,10 @@ limitations under the License.
 //     before, its distinct values counted in one more pass over the spill file.
 //   - The split is exact and stratified: each class's test count is round(n·fraction) (at least one, one fewer
 //     than all), chosen by selection sampling over the class's rows in input order, deterministic from the seed.
-//   - Mean and standard deviation: Welford's algorithm over each segment's training rows, the segments merged
-//     in order with Chan et al.'s pairwise update (a missing value counted as its Fill). The median of --missing=impute is exact for a column with at most --max-categories distinct values
-//     or at most 131072 training values, else the median of a uniform sample of 131072 of them.
+//   - Mean and standard deviation of the training split: each segment's sums of differences from its first
+//     value, merged in order with Chan et al.'s pairwise update, over all kept rows (first pass) and over the
+//     test split (statistics pass); the training split's are the first less the second (the update undone), a
+//     missing value counted as its Fill. The median of --missing=impute is exact for a column with at most
+//     --max-categories distinct values or at most 131072 training values, else the median of a uniform sample
+//     of 131072 of them; only such a sampled column has the training rows decoded in the statistics pass.
 package ml
