@@ -46,9 +46,9 @@ import (
 // a container of the mlpipe-step image built from this checkout.
 
 // cacheBigRows is the size of the generated dataset of TestRealNodeCache: large enough that preprocessing it
-// takes over a second (so that a hit's restore time is measurably shorter; 400,000 rows took 440 ms once
-// preprocess got faster), small enough for this machine.
-const cacheBigRows = 1200000
+// takes over a second (so that a hit's restore time is measurably shorter; 1,200,000 rows took 560 ms once
+// preprocess got faster again), small enough for this machine.
+const cacheBigRows = 2400000
 
 // cacheRun is one finished PipelineRun with its TaskRuns.
 type cacheRun struct {
