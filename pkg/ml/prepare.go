@@ -174,12 +174,12 @@ type classes struct {
 
 // chunk is a block of parsed rows handed from the reader to the workers and the merger.
 type chunk struct {
-	text    []byte   // the rows' text, which fields view (csvRecords.ReadInto)
-	fields  []string // rows × kept columns, trimmed
-	vals    []parsed // the same, parsed
-	codes   []int32  // the same, their vocabulary codes where a parse worker found them, else -1
-	copies  []*vocabularyCopy
-	missing []bool // per row: some field is missing
+	text    []byte            // the rows' text, which fields view (csvRecords.ReadInto)
+	fields  []string          // rows × kept columns, trimmed
+	vals    []parsed          // the same, parsed
+	codes   []int32           // the same, their vocabulary codes where a parse worker found them, else -1
+	copies  []*vocabularyCopy // the copies a lookup used, one per kept column
+	missing []bool            // per row: some field is missing
 	hashes  []uint64
 	rows    int
 	err     error
