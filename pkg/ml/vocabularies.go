@@ -28,9 +28,22 @@ import (
 type vocabularies []atomic.Pointer[vocabularyCopy]
 
 type vocabularyCopy struct {
-	codes map[string]uint32
-	full  bool // the column's vocabulary is full: its numbers are no longer looked up
-	size  int  // the vocabulary's size when copied
+	short *shortKeys        // the texts of at most 8 bytes
+	codes map[string]uint32 // every text (the longer ones are looked up here)
+	full  bool              // the column's vocabulary is full: its numbers are no longer looked up
+	size  int               // the vocabulary's size when copied
+}
+
+func newVocabularyCopy(texts []string, codes map[string]uint32, full bool) *vocabularyCopy {
+	return &vocabularyCopy{short: newShortKeys(texts), codes: maps.Clone(codes), full: full, size: len(texts)}
+}
+
+func (vc *vocabularyCopy) find(v string) (uint32, bool) {
+	if len(v) <= 8 {
+		return vc.short.find(v)
+	}
+	code, ok := vc.codes[v]
+	return code, ok
 }
 
 // lookup sets c.codes[j] to the code of field j where its column's copy has it, else to -1.
@@ -47,7 +60,7 @@ func (vs vocabularies) lookup(c *chunk, nk int) {
 			if p := vals[k]; vc == nil || p.kind == parsedMissing || vc.full && p.isNumber() {
 				continue
 			}
-			if code, ok := vc.codes[fields[k]]; ok {
+			if code, ok := vc.find(fields[k]); ok {
 				codes[k] = int32(code)
 			}
 		}
@@ -63,14 +76,14 @@ func (vs vocabularies) publish(st *state) {
 		if k == st.labelIdx {
 			cl := st.classes
 			if old == nil || old.size != len(cl.names) {
-				vs[k].Store(&vocabularyCopy{codes: maps.Clone(cl.codes), size: len(cl.names)})
+				vs[k].Store(newVocabularyCopy(cl.names, cl.codes, false))
 			}
 			continue
 		}
 		c := st.cols[f]
 		f++
 		if old == nil || old.size != len(c.texts) || old.full != c.full {
-			vs[k].Store(&vocabularyCopy{codes: maps.Clone(c.codes), full: c.full, size: len(c.texts)})
+			vs[k].Store(newVocabularyCopy(c.texts, c.codes, c.full))
 		}
 	}
 }
