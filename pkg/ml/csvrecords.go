@@ -72,9 +72,11 @@ func (r *csvRecords) Read() ([]string, error) {
 
 // ReadInto is Read for a caller that keeps many records: the text of a record it splits itself is appended to
 // arena, and its fields are strings viewing that copy, so that a record costs no allocation of its own. The
-// record slice is valid until the next read; its strings as long as the caller leaves that part of the
-// returned arena unchanged. A caller that reuses an arena (arena[:0]) must be done with every string of its
-// earlier records. Records that encoding/csv reads have strings of their own and leave arena as it is.
+// appended bytes are the record's key, rowKey's bytes: its fields, each followed by a zero byte (the
+// delimiters are overwritten and one zero byte ends it). The record slice is valid until the next read; its
+// strings as long as the caller leaves that part of the returned arena unchanged. A caller that reuses an
+// arena (arena[:0]) must be done with every string of its earlier records. Records that encoding/csv reads have
+// strings of their own and leave arena as it is.
 func (r *csvRecords) ReadInto(arena []byte) ([]string, []byte, error) {
 	if r.slow != nil {
 		rec, err := r.readSlow()
@@ -106,7 +108,12 @@ func (r *csvRecords) ReadInto(arena []byte) ([]string, []byte, error) {
 		at := len(arena)
 		arena = append(arena, line...)
 		rec, err := r.split(unsafe.String(&arena[at], len(line)))
-		return rec, arena, err
+		for _, f := range rec[:len(rec)-1] { // no field holds a delimiter: its bytes are the key's separators
+			at += len(f)
+			arena[at] = 0
+			at++
+		}
+		return rec, append(arena, 0), err
 	}
 }
 
@@ -143,6 +150,14 @@ func (r *csvRecords) split(s string) ([]string, error) {
 		return rec, &csv.ParseError{StartLine: r.line, Line: r.line, Column: 1, Err: csv.ErrFieldCount}
 	}
 	return rec, nil
+}
+
+// rowKey appends the key of a record with fields to key: each field followed by a zero byte.
+func rowKey(key []byte, fields []string) []byte {
+	for _, f := range fields {
+		key = append(append(key, f...), 0)
+	}
+	return key
 }
 
 // readSlow reads a record with encoding/csv, its error's lines counted from the start of the input.

@@ -175,6 +175,7 @@ type classes struct {
 // chunk is a block of parsed rows handed from the reader to the workers and the merger.
 type chunk struct {
 	text    []byte            // the rows' text, which fields view (csvRecords.ReadInto)
+	keys    [][2]int          // per row: its key in text[keys[i][0]:keys[i][1]], if a whole record's, else -1s
 	fields  []string          // rows × kept columns, trimmed
 	vals    []parsed          // the same, parsed
 	codes   []int32           // the same, their vocabulary codes where a parse worker found them, else -1
@@ -359,7 +360,7 @@ func (r *reader) produce(ctx context.Context, out chan<- *chunk, work chan<- *ch
 	newChunk := func() *chunk {
 		select {
 		case c := <-r.free:
-			c.text, c.fields, c.rows, c.done = c.text[:0], c.fields[:0], 0, make(chan struct{})
+			c.text, c.keys, c.fields, c.rows, c.done = c.text[:0], c.keys[:0], c.fields[:0], 0, make(chan struct{})
 			return c
 		default:
 			return &chunk{fields: make([]string, 0, chunkRows*nk), done: make(chan struct{})}
@@ -399,6 +400,7 @@ func (r *reader) produce(ctx context.Context, out chan<- *chunk, work chan<- *ch
 		for {
 			var rec []string
 			var err error
+			at := len(c.text)
 			rec, c.text, err = in.csv.ReadInto(c.text)
 			if errors.Is(err, io.EOF) {
 				break
@@ -412,6 +414,11 @@ func (r *reader) produce(ctx context.Context, out chan<- *chunk, work chan<- *ch
 			for _, j := range r.keep {
 				c.fields = append(c.fields, rec[j])
 			}
+			key := [2]int{-1, -1} // the record's key serves the row when the row is the whole record
+			if len(c.text) > at && len(r.keep) == len(rec) {
+				key = [2]int{at, len(c.text)}
+			}
+			c.keys = append(c.keys, key)
 			c.rows++
 			if c.rows == chunkRows {
 				if !send(c) {
@@ -434,15 +441,14 @@ func parse(c *chunk, nk int, vs vocabularies) {
 	c.hashes = grow(c.hashes, c.rows)
 	var key []byte
 	for i := 0; i < c.rows; i++ {
-		key = key[:0]
-		missing := false
+		missing, trimmed := false, false
 		for j := i * nk; j < (i+1)*nk; j++ {
 			v := c.fields[j]
 			if n := len(v); n > 0 && (v[0] <= ' ' || v[0] >= utf8.RuneSelf || v[n-1] <= ' ' || v[n-1] >= utf8.RuneSelf) {
 				v = strings.TrimSpace(v) // only a field starting or ending with a space (or a non-ASCII rune) can trim
+				trimmed = trimmed || len(v) < n
 				c.fields[j] = v
 			}
-			key = append(append(key, v...), 0)
 			if d, ok := parseDecimal(v); ok {
 				c.vals[j] = parsed{dec: d, kind: parsedDecimal}
 				continue
@@ -459,7 +465,12 @@ func parse(c *chunk, nk int, vs vocabularies) {
 			}
 		}
 		c.missing[i] = missing
-		c.hashes[i] = xxhash.Sum64(key)
+		if k := c.keys[i]; k[0] >= 0 && !trimmed {
+			c.hashes[i] = xxhash.Sum64(c.text[k[0]:k[1]])
+		} else {
+			key = rowKey(key[:0], c.fields[i*nk:(i+1)*nk])
+			c.hashes[i] = xxhash.Sum64(key)
+		}
 	}
 	vs.lookup(c, nk)
 	close(c.done)

@@ -143,6 +143,47 @@ func readSplit(t *testing.T, p *Prepared, name string) []string {
 	return out
 }
 
+// TestPrepareDuplicatesHowEverRead: a row is a duplicate of an earlier one with the same fields after
+// trimming, whichever reader split it (quote-free lines, encoding/csv after the first quote) and whatever was
+// around its fields (spaces, quotes), and only then; an excluded column does not count.
+func TestPrepareDuplicatesHowEverRead(t *testing.T) {
+	rows := []string{
+		"1.5,red,a",      // kept
+		" 1.5 ,red,a",    // a duplicate with spaces, on the fast path
+		"1.5,red,b",      // kept: another label
+		"1.5,re,da",      // kept: the same bytes shifted across a delimiter
+		"2.5,blue,b",     // kept
+		`"1.5",red,a`,    // a duplicate, quoted: encoding/csv reads from here on
+		"2.5,blue,b",     // a duplicate read by encoding/csv
+		`2.5,"blue,b",b`, // kept: the delimiter inside a field
+		"3.5,blue,a",     // kept
+	}
+	for _, excluded := range []bool{false, true} {
+		var b strings.Builder
+		b.WriteString("x,c,y")
+		if excluded {
+			b.WriteString(",id")
+		}
+		for i, row := range rows {
+			b.WriteString("\n" + row)
+			if excluded {
+				fmt.Fprintf(&b, ",%d", i)
+			}
+		}
+		cfg := PrepareConfig{Data: writeCSV(t, b.String()+"\n"), Label: "y", Seed: 1, TestFraction: 0.3}
+		if excluded {
+			cfg.Exclude = []string{"id"}
+		}
+		p, err := prepareCSV(t, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := p.Schema.Counts; c.Input != 9 || c.DroppedDuplicates != 3 || c.Rows != 6 {
+			t.Errorf("excluded column %v: counts %+v: want 9 input rows, 3 duplicates, 6 kept", excluded, c)
+		}
+	}
+}
+
 // TestPrepareDedupAndExactSplit: exact duplicates go (the first kept), each class's test share is
 // round(n·fraction), and the same seed makes the same split files, another seed another split.
 func TestPrepareDedupAndExactSplit(t *testing.T) {
