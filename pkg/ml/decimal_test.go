@@ -68,11 +68,7 @@ func TestParseDecimalShortMatchesLong(t *testing.T) {
 	const alphabet = "0123456789000.....-+e "
 	rng := rand.New(rand.NewPCG(3, 4))
 	for i := 0; i < 200000; i++ {
-		b := make([]byte, rng.IntN(18))
-		for k := range b {
-			b[k] = alphabet[rng.IntN(len(alphabet))]
-		}
-		s := string(b)
+		s := randomText(rng, alphabet, rng.IntN(18))
 		start, neg := 0, false
 		if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
 			neg, start = s[0] == '-', 1

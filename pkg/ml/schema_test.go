@@ -32,15 +32,20 @@ func TestIsMissing(t *testing.T) {
 	const alphabet = "nNaAlLuU/?x0 "
 	rng := rand.New(rand.NewPCG(5, 6))
 	for i := 0; i < 50000; i++ {
-		b := make([]byte, rng.IntN(6))
-		for k := range b {
-			b[k] = alphabet[rng.IntN(len(alphabet))]
-		}
-		texts = append(texts, string(b))
+		texts = append(texts, randomText(rng, alphabet, rng.IntN(6)))
 	}
 	for _, v := range texts {
 		if got := IsMissing(v); got != want(v) {
 			t.Fatalf("IsMissing(%q) = %v", v, got)
 		}
 	}
+}
+
+// randomText is n bytes drawn from alphabet's bytes.
+func randomText(rng *rand.Rand, alphabet string, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[rng.IntN(len(alphabet))]
+	}
+	return string(b)
 }

@@ -27,11 +27,7 @@ func TestShortKeys(t *testing.T) {
 	const alphabet = "ab\x00é"
 	rng := rand.New(rand.NewPCG(8, 9))
 	text := func() string {
-		b := make([]byte, 1+rng.IntN(10))
-		for i := range b {
-			b[i] = alphabet[rng.IntN(len(alphabet))]
-		}
-		return string(b)
+		return randomText(rng, alphabet, 1+rng.IntN(10))
 	}
 	for round := 0; round < 300; round++ {
 		want := map[string]uint32{}
