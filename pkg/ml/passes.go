@@ -334,7 +334,7 @@ func settleColumns(s *Schema, st *state, sp *os.File, cfg PrepareConfig, log io.
 	}
 	var used []int
 	for i, c := range st.cols {
-		if c.present == 0 {
+		if c.kept.missing == st.kept { // no present value
 			return nil, fmt.Errorf("column %q has no value in any row: exclude it (--exclude, spec.data.exclude)", c.name)
 		}
 		col := Column{Name: c.name, Type: TypeNumeric}

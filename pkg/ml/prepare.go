@@ -154,7 +154,6 @@ type column struct {
 	numbers []float64 // numbers[i] is texts[i] parsed (numeric columns only)
 	numeric bool      // every present value so far is a number
 	full    bool      // a value outside the vocabulary was seen
-	present int
 	// kept are the statistics of all kept rows (the numbers' while the column is numeric), which the
 	// statistics pass turns into the training split's; segment sums the current segment's numbers, merged into
 	// kept at the end of each segment.
@@ -626,7 +625,6 @@ func (c *column) add(buf []byte, v string, p parsed, found int32, maxCategories 
 		c.kept.missing++
 		return append(buf, tagMissing)
 	}
-	c.present++
 	isNum := p.isNumber()
 	if c.numeric && !isNum {
 		c.numeric = false

@@ -16,10 +16,7 @@ limitations under the License.
 
 package ml
 
-import (
-	"maps"
-	"sync/atomic"
-)
+import "sync/atomic"
 
 // vocabularies are copies of the first pass's vocabularies, one per kept column (the label's included), that
 // the parse workers look the chunks' values up in, so that the merge, the one goroutine every row goes
@@ -29,20 +26,27 @@ type vocabularies []atomic.Pointer[vocabularyCopy]
 
 type vocabularyCopy struct {
 	short *shortKeys        // the texts of at most 8 bytes
-	codes map[string]uint32 // every text (the longer ones are looked up here)
+	long  map[string]uint32 // the longer ones
 	full  bool              // the column's vocabulary is full: its numbers are no longer looked up
 	size  int               // the vocabulary's size when copied
 }
 
-func newVocabularyCopy(texts []string, codes map[string]uint32, full bool) *vocabularyCopy {
-	return &vocabularyCopy{short: newShortKeys(texts), codes: maps.Clone(codes), full: full, size: len(texts)}
+// newVocabularyCopy copies a vocabulary: text i has code i.
+func newVocabularyCopy(texts []string, full bool) *vocabularyCopy {
+	vc := &vocabularyCopy{short: newShortKeys(texts), long: map[string]uint32{}, full: full, size: len(texts)}
+	for code, t := range texts {
+		if len(t) > 8 {
+			vc.long[t] = uint32(code)
+		}
+	}
+	return vc
 }
 
 func (vc *vocabularyCopy) find(v string) (uint32, bool) {
 	if len(v) <= 8 {
 		return vc.short.find(v)
 	}
-	code, ok := vc.codes[v]
+	code, ok := vc.long[v]
 	return code, ok
 }
 
@@ -76,14 +80,14 @@ func (vs vocabularies) publish(st *state) {
 		if k == st.labelIdx {
 			cl := st.classes
 			if old == nil || old.size != len(cl.names) {
-				vs[k].Store(newVocabularyCopy(cl.names, cl.codes, false))
+				vs[k].Store(newVocabularyCopy(cl.names, false))
 			}
 			continue
 		}
 		c := st.cols[f]
 		f++
 		if old == nil || old.size != len(c.texts) || old.full != c.full {
-			vs[k].Store(newVocabularyCopy(c.texts, c.codes, c.full))
+			vs[k].Store(newVocabularyCopy(c.texts, c.full))
 		}
 	}
 }

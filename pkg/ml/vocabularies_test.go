@@ -35,7 +35,7 @@ func TestVocabulariesLookup(t *testing.T) {
 	st.cols[1].add(nil, "2", parsed{dec: decimal{mant: 2}, kind: parsedDecimal}, -1, 1) // fills it
 	vs := make(vocabularies, 3)
 	vs.publish(st)
-	if vs[2].Load() == nil || len(vs[2].Load().codes) != 0 {
+	if vs[2].Load() == nil || vs[2].Load().size != 0 {
 		t.Fatal("the label's copy is missing or not empty")
 	}
 	st.classes.add("yes", -1, 0)
