@@ -527,3 +527,12 @@ func statisticsAcrossSegments(t *testing.T, data string, impute bool) {
 		}
 	}
 }
+
+// TestPrepareColumnWithNoValue: with --missing=impute, a feature column missing in every row is refused, named.
+func TestPrepareColumnWithNoValue(t *testing.T) {
+	data := writeCSV(t, "x,empty,y\n1,,a\n2,NA,b\n3,,a\n4,,b\n")
+	_, err := prepareCSV(t, PrepareConfig{Data: data, Label: "y", Seed: 1, Impute: true, TestFraction: 0.5})
+	if err == nil || !strings.Contains(err.Error(), `column "empty" has no value in any row`) {
+		t.Fatalf("got %v, want the empty column refused", err)
+	}
+}
